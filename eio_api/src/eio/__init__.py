@@ -1,0 +1,29 @@
+"""Eio for Python: structured concurrency and capability-passing IO.
+
+The public API is pinned in API.md. Fibers run on a deterministic scheduler
+shared by every backend; all IO authority comes from the ``env`` given to
+``main`` by a backend (see `eio_main`).
+"""
+
+from . import cancel, fiber, lowlevel, time
+from ._core._cancel import Cancelled
+from ._core._loop import NoLoopRunning
+from ._core._promise import AlreadyResolved, Promise, Resolver
+from ._core._switch import ReleaseHook, Switch, SwitchFinished
+from ._core._trace import traceln
+
+__all__ = [
+    "AlreadyResolved",
+    "Cancelled",
+    "NoLoopRunning",
+    "Promise",
+    "ReleaseHook",
+    "Resolver",
+    "Switch",
+    "SwitchFinished",
+    "cancel",
+    "fiber",
+    "lowlevel",
+    "time",
+    "traceln",
+]

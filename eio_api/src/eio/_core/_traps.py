@@ -1,0 +1,103 @@
+"""The three traps: suspend, fork and get the current context (Eio's three effects).
+
+This module is the only place that yields to the run loop. Everything that
+waits (promises, streams, sleeping, IO) is built on `suspend`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
+
+from ._cancel import ON, CancelContext
+from ._fiber import ExitFn, Fiber
+from ._loop import SUSPEND, current_fiber, current_loop
+
+__all__ = ["SUSPEND", "current_fiber", "fork_raw", "suspend", "suspend_unchecked", "wait", "yield_", "coroutine_of"]
+
+
+@types.coroutine
+def wait() -> Generator[object, object, Any]:
+    """Give control to the loop until the current fiber is woken.
+
+    The caller must already have arranged to be woken (and set
+    ``fiber.cancel_fn`` if the wait is cancellable): this is the raw trap.
+    Returns the value passed to `Fiber.wake`, or raises the error passed to
+    `Fiber.wake_error`.
+    """
+    return (yield SUSPEND)
+
+
+async def suspend(register: Callable[[Fiber], None]) -> Any:
+    """Suspend the current fiber (Eio's ``Suspend.enter``).
+
+    If the fiber's context is already cancelled, the fiber goes to the back
+    of the run queue and then raises `Cancelled`; otherwise ``register(fiber)``
+    arranges for the fiber to be woken (and should set ``fiber.cancel_fn``).
+    """
+    fiber = current_fiber()
+    cc = fiber.cc
+    if cc.state != ON:
+        error = cc.get_error()
+        assert error is not None
+        fiber.wake_error(error)
+    else:
+        register(fiber)
+    return await wait()
+
+
+async def suspend_unchecked(register: Callable[[Fiber], None]) -> Any:
+    """Like `suspend`, but without checking for cancellation first."""
+    register(current_fiber())
+    return await wait()
+
+
+async def yield_() -> None:
+    """Let other ready fibers run; this fiber goes to the back of the run queue.
+
+    Cancellation is checked after resuming.
+    """
+    loop = current_loop()
+    fiber = loop.current
+    assert fiber is not None
+    loop.run_queue.append(fiber)
+    await wait()
+    cc = fiber.cc
+    if cc.state != ON:
+        cc.check()
+
+
+def coroutine_of(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], who: str) -> Coroutine[Any, Any, Any]:
+    """Call the async function ``fn(*args)``, checking it really gave a coroutine.
+
+    Misuse is reported clearly: a coroutine object passed instead of the
+    function, or a plain function that returns something else.
+    """
+    if type(fn) is types.CoroutineType:
+        fn.close()  # it will never run; closing it avoids a "never awaited" warning
+        raise TypeError(
+            f"{who} expects an async function, but got a coroutine object {fn.__qualname__}(); "
+            "pass the function itself (and its arguments), not the result of calling it"
+        )
+    coro = fn(*args)
+    if type(coro) is not types.CoroutineType:
+        if isinstance(coro, Coroutine):
+            return coro  # pyright: ignore[reportUnknownVariableType] - a user-defined coroutine type
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise TypeError(f"{who} expects an async function, but {name} returned {type(coro).__name__}, not a coroutine")
+    return coro
+
+
+def fork_raw(cc: CancelContext, coro: Coroutine[Any, Any, Any], on_exit: ExitFn) -> Fiber:
+    """Start a new fiber in ``cc`` running ``coro`` (Eio's ``Fork`` effect).
+
+    The new fiber runs at once, in a copy of the caller's context variables,
+    until it first suspends or ends; then the caller continues. ``on_exit``
+    must not raise.
+    """
+    loop = current_loop()
+    fiber = Fiber(loop, coro, cc, contextvars.copy_context(), on_exit)
+    loop.start(fiber)
+    return fiber

@@ -1,0 +1,452 @@
+"""Fibers: forking, racing, and concurrent list operations (Eio's ``Fiber``).
+
+Scheduling is deterministic: a forked fiber runs at once until it first
+suspends, then the forking fiber continues; woken fibers join the back of
+the run queue. See DESIGN.md, "The scheduling contract".
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, TypeVar, TypeVarTuple, Unpack, cast
+
+from ._core._cancel import ON, CancelContext, Cancelled
+from ._core._errors import add_error, combined
+from ._core._fiber import Fiber
+from ._core._loop import current_fiber
+from ._core._promise import Promise, Resolver
+from ._core._scopes import protect
+from ._core._switch import Switch
+from ._core._traps import coroutine_of, fork_raw, suspend
+from ._core._traps import yield_ as _yield
+
+__all__ = [
+    "all",
+    "any",
+    "await_cancel",
+    "both",
+    "check",
+    "filter",
+    "filter_map",
+    "first",
+    "fork",
+    "fork_daemon",
+    "fork_promise",
+    "is_cancelled",
+    "iter",
+    "map",
+    "n_any",
+    "pair",
+    "yield_",
+]
+
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+Ts = TypeVarTuple("Ts")
+
+AsyncFn = Callable[[], Awaitable[T]]
+
+
+# -- forking ------------------------------------------------------------------
+
+
+def fork(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
+    """Run ``await fn(*args)`` in a new fiber owned by ``sw``.
+
+    The new fiber runs at once, until it first suspends or ends; then the
+    caller continues. If it raises, ``sw`` fails (and so is cancelled). If
+    ``sw`` is already cancelled, ``fn`` is not run at all.
+    """
+    sw.check_our_domain()
+    cc = sw.cancel_context
+    if cc.state == ON:
+        coro = coroutine_of(fn, args, "eio.fiber.fork")
+        sw.inc_fibers()
+        fork_raw(cc, coro, sw.fiber_exit)
+
+
+def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
+    """Like `fork`, but the fiber does not keep ``sw`` open.
+
+    Once only daemon fibers remain in ``sw``, they are cancelled (that
+    cancellation is not reported as an error). A daemon that returns just ends.
+    """
+    sw.check_our_domain()
+    cc = sw.cancel_context
+    if cc.state == ON:
+        coro = coroutine_of(fn, args, "eio.fiber.fork_daemon")
+        sw.inc_fibers()
+        sw._daemons += 1  # pyright: ignore[reportPrivateUsage] - Switch's accounting, owned by this module too
+        fork_raw(cc, coro, sw.daemon_exit)
+
+
+def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Unpack[Ts]) -> Promise[T]:
+    """Run ``fn(*args)`` in a new fiber; the returned promise gets its result or its error.
+
+    An error goes to the promise, not to the switch. If ``sw`` is already
+    cancelled, ``fn`` is not run and the promise holds `Cancelled`.
+    """
+    sw.check_our_domain()
+    p, r = Promise[T].create()
+    cc = sw.cancel_context
+    if cc.state != ON:
+        error = sw.get_error()
+        assert error is not None
+        r.resolve_error(error)
+        return p
+    coro = coroutine_of(fn, args, "eio.fiber.fork_promise")
+    sw.inc_fibers()
+
+    def on_exit(fiber: Fiber, result: object, error: BaseException | None) -> None:
+        if error is None:
+            r.resolve(cast(T, result))  # what fn returned
+        else:
+            r.resolve_error(error)
+        sw.dec_fibers()
+
+    fork_raw(cc, coro, on_exit)
+    return p
+
+
+def _fork_promise_exn(sw: Switch, coro: Coroutine[Any, Any, T]) -> Promise[T]:
+    # Like fork_promise, but an error fails the switch instead (the promise is
+    # then never resolved; the switch's cancellation stops its waiters).
+    p, r = Promise[T].create()
+    sw.inc_fibers()
+
+    def on_exit(fiber: Fiber, result: object, error: BaseException | None) -> None:
+        if error is None:
+            r.resolve(cast(T, result))
+        else:
+            sw._fail_quietly(error)  # pyright: ignore[reportPrivateUsage]
+        sw.dec_fibers()
+
+    fork_raw(sw.cancel_context, coro, on_exit)
+    return p
+
+
+# -- cancellation and yielding --------------------------------------------------
+
+
+yield_ = _yield
+
+
+def check() -> None:
+    """Raise `Cancelled` if the current fiber's context is cancelled."""
+    cc = current_fiber().cc
+    if cc.state != ON:
+        cc.check()
+
+
+def is_cancelled() -> bool:
+    """Whether the current fiber's context is cancelled."""
+    return current_fiber().cc.state != ON
+
+
+async def await_cancel() -> Any:
+    """Wait until the current fiber is cancelled (then raise `Cancelled`)."""
+
+    def register(fiber: Fiber) -> None:
+        fiber.cancel_fn = fiber.wake_error
+
+    await suspend(register)
+    raise AssertionError("await_cancel resumed without being cancelled")
+
+
+# -- running several functions ----------------------------------------------------
+
+
+async def _forks(sw: Switch, fs: list[AsyncFn[object]]) -> None:
+    last = len(fs) - 1
+    for i, f in enumerate(fs):
+        if i == last:
+            sw.check()
+            await f()
+        else:
+            fork(sw, f)
+
+
+async def all(fs: Iterable[AsyncFn[object]]) -> None:  # noqa: A001 - Eio's name
+    """Run every function concurrently; return when all have finished.
+
+    If any raises, the others are cancelled and the error is raised. The last
+    function runs in the calling fiber.
+    """
+    fs = list(fs)
+    async with Switch.run(name="all") as sw:
+        await _forks(sw, fs)
+
+
+async def both(f: AsyncFn[object], g: AsyncFn[object]) -> None:
+    """``all([f, g])``: ``f`` starts first, ``g`` runs in the calling fiber."""
+    async with Switch.run(name="both") as sw:
+        await _forks(sw, [f, g])
+
+
+async def pair(f: AsyncFn[A], g: AsyncFn[B]) -> tuple[A, B]:
+    """Run ``f`` and ``g`` concurrently and return both results.
+
+    ``f`` runs in a new fiber whose error is only raised once ``g`` has
+    returned (as in Eio); an error from ``g`` cancels ``f``.
+    """
+    async with Switch.run(name="pair") as sw:
+        x = fork_promise(sw, f)
+        y = await g()
+        return (await x, y)
+
+
+class _NotFirst(Exception):
+    """Why the losers of `first`/`any` are cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__("another fiber finished first")
+
+
+async def _any_gen(fs: list[AsyncFn[T]], ret: Callable[[T], A], combine: Callable[[A, T], A]) -> A:
+    fiber = current_fiber()
+    parent = fiber.cc
+    if parent.state != ON:
+        parent.check()
+    cc = CancelContext(fiber.loop, parent, protected=False, name="any")
+    fiber.move_to(cc)
+    # state: 0 = nothing yet, 1 = a result, 2 = errors
+    state = 0
+    result: A | None = None
+    errors: list[BaseException] = []
+
+    async def wrap(h: AsyncFn[T]) -> None:
+        nonlocal state, result
+        try:
+            x = await h()
+        except BaseException as ex:  # noqa: BLE001 - every outcome is recorded below
+            if isinstance(ex, Cancelled) and cc.state != ON:
+                return  # cancelled because another finished first, or by our parent (checked at the end)
+            if state == 0:
+                state = 2
+                errors.append(ex)
+                cc.cancel(ex)
+            elif state == 1:
+                state = 2
+                errors.append(ex)
+            else:
+                add_error(errors, ex)
+        else:
+            if state == 0:
+                state = 1
+                result = ret(x)
+                cc.cancel(_NotFirst())
+            elif state == 1:
+                result = combine(cast(A, result), x)
+
+    try:
+        promises: list[Promise[None]] = []
+        if not fs:
+            await await_cancel()
+        last = len(fs) - 1
+        for i, f in enumerate(fs):
+            if i == last:
+                await wrap(f)
+            else:
+                p, r = Promise[None].create()
+                fork_raw(cc, wrap(f), _resolver_exit(r))
+                promises.append(p)
+        with protect():
+            for p in promises:
+                await p
+    finally:
+        fiber.move_to(parent)
+        cc.finish()
+    parent_error = parent.get_error()
+    if state == 1:
+        return cast(A, result)
+    if state == 0:
+        assert parent_error is not None
+        raise parent_error
+    if parent_error is not None:
+        add_error(errors, parent_error)
+    raise combined(errors)
+
+
+def _resolver_exit(r: Resolver[None]) -> Callable[[Fiber, object, BaseException | None], None]:
+    def on_exit(fiber: Fiber, result: object, error: BaseException | None) -> None:
+        if error is None:
+            r.resolve(None)
+        else:
+            r.resolve_error(error)
+
+    return on_exit
+
+
+def _keep_first(x: T, _y: T) -> T:
+    return x
+
+
+async def any(fs: Iterable[AsyncFn[T]], combine: Callable[[T, T], T] | None = None) -> T:  # noqa: A001
+    """Run the functions concurrently; the first to return wins and the others are cancelled.
+
+    If several return before they can be cancelled, ``combine(previous, new)``
+    picks the result (by default the earlier one). If one raises, the others
+    are cancelled and the error is raised.
+    """
+    return await _any_gen(builtins.list(fs), _identity, combine or _keep_first)
+
+
+def _identity(x: T) -> T:
+    return x
+
+
+async def first(f: AsyncFn[T], g: AsyncFn[T], combine: Callable[[T, T], T] | None = None) -> T:
+    """``any([f, g], combine)``."""
+    return await _any_gen([f, g], _identity, combine or _keep_first)
+
+
+async def n_any(fs: Iterable[AsyncFn[T]]) -> builtins.list[T]:
+    """Like `any`, but return every result produced before the others were cancelled, in order."""
+
+    def ret(x: T) -> builtins.list[T]:
+        return [x]
+
+    def combine(xs: builtins.list[T], x: T) -> builtins.list[T]:
+        xs.append(x)
+        return xs
+
+    return await _any_gen(builtins.list(fs), ret, combine)
+
+
+# -- concurrent list operations ------------------------------------------------------
+
+
+class _Limiter:
+    """Allows up to ``n`` jobs at once; used by a single fiber (Eio's Fiber.List.Limiter)."""
+
+    __slots__ = ("free", "waiter", "sw")
+
+    def __init__(self, sw: Switch, n: int) -> None:
+        self.free = n
+        self.waiter: Fiber | None = None
+        self.sw = sw
+
+    async def await_free(self) -> None:
+        if self.free == 0:
+
+            def register(fiber: Fiber) -> None:
+                def cancel(error: Cancelled) -> None:
+                    self.waiter = None
+                    fiber.wake_error(error)
+
+                fiber.cancel_fn = cancel
+                self.waiter = fiber
+
+            await suspend(register)
+        assert self.free > 0
+        self.free -= 1
+
+    def release(self) -> None:
+        self.free += 1
+        if self.free == 1:
+            waiter = self.waiter
+            if waiter is not None:
+                self.waiter = None
+                waiter.wake(None)
+
+
+def _check_max_fibers(max_fibers: int | None) -> int:
+    if max_fibers is None:
+        return 1 << 62
+    if max_fibers <= 0:
+        raise ValueError(f"max_fibers must be positive (got {max_fibers})")
+    return max_fibers
+
+
+async def filter_map(
+    fn: Callable[[A], Awaitable[B | None]], items: Iterable[A], max_fibers: int | None = None
+) -> builtins.list[B]:
+    """``fn`` over ``items`` concurrently (at most ``max_fibers`` at once), dropping None results.
+
+    Results are in input order. An error cancels the remaining work and is raised.
+    """
+    limit = _check_max_fibers(max_fibers)
+    xs = builtins.list(items)
+    if not xs:
+        return []
+    async with Switch.run(name="filter_map") as sw:
+        limiter = _Limiter(sw, limit)
+        promises: builtins.list[Promise[B | None]] = []
+        last_result: B | None = None
+        last = len(xs) - 1
+        for i, x in enumerate(xs):
+            await limiter.await_free()
+            if i == last:
+                last_result = await fn(x)
+                limiter.release()
+            else:
+                promises.append(_fork_promise_exn(sw, _released(limiter, fn, x)))
+        out: builtins.list[B] = [] if last_result is None else [last_result]
+        # Awaited from the last to the first, as Eio's recursive version does.
+        for p in reversed(promises):
+            v = await p
+            if v is not None:
+                out.append(v)
+        out.reverse()
+        return out
+
+
+async def _released(limiter: _Limiter, fn: Callable[[A], Awaitable[T]], x: A) -> T:
+    r = await fn(x)
+    limiter.release()
+    return r
+
+
+async def map(fn: Callable[[A], Awaitable[B]], items: Iterable[A], max_fibers: int | None = None) -> builtins.list[B]:  # noqa: A001
+    """``fn`` over ``items`` concurrently, at most ``max_fibers`` at once; results in input order."""
+    limit = _check_max_fibers(max_fibers)
+    xs = builtins.list(items)
+    if not xs:
+        return []
+    async with Switch.run(name="map") as sw:
+        limiter = _Limiter(sw, limit)
+        promises: builtins.list[Promise[B]] = []
+        last = len(xs) - 1
+        last_result: builtins.list[B] = []
+        for i, x in enumerate(xs):
+            await limiter.await_free()
+            if i == last:
+                last_result.append(await fn(x))
+                limiter.release()
+            else:
+                promises.append(_fork_promise_exn(sw, _released(limiter, fn, x)))
+        out: builtins.list[B] = last_result
+        for p in reversed(promises):
+            out.append(await p)
+        out.reverse()
+        return out
+
+
+async def filter(fn: Callable[[A], Awaitable[bool]], items: Iterable[A], max_fibers: int | None = None) -> builtins.list[A]:  # noqa: A001
+    """The items for which ``fn`` returns True, tested concurrently; in input order."""
+
+    # A None item can't be told from a dropped one, so filter by position.
+    xs = builtins.list(items)
+    flags = await map(fn, xs, max_fibers=max_fibers)
+    return [x for x, ok in zip(xs, flags) if ok]
+
+
+async def iter(fn: Callable[[A], Awaitable[object]], items: Iterable[A], max_fibers: int | None = None) -> None:  # noqa: A001
+    """Run ``fn`` on every item concurrently, at most ``max_fibers`` at once."""
+    limit = _check_max_fibers(max_fibers)
+    xs = builtins.list(items)
+    if not xs:
+        return
+    async with Switch.run(name="iter") as sw:
+        limiter = _Limiter(sw, limit)
+        last = len(xs) - 1
+        for i, x in enumerate(xs):
+            await limiter.await_free()
+            if i == last:
+                await fn(x)
+                limiter.release()
+            else:
+                fork(sw, _released, limiter, fn, x)
+
