@@ -7,6 +7,7 @@ stop it, and calling ``fiber.wake(result)`` (or ``wake_threadsafe`` from
 another thread) when it completes.
 """
 
+from ._core._backend import BackendInfo, BackendRegistry
 from ._core._cancel import ON, CancelContext, CancelFn
 from ._core._clocks import sleep_until_monotonic
 from ._core._fiber import ExitFn, Fiber
@@ -25,6 +26,8 @@ from ._core._trace import trace_prefix
 from ._core._traps import coroutine_of, fork_raw, suspend, suspend_unchecked, wait, yield_
 
 __all__ = [
+    "BackendInfo",
+    "BackendRegistry",
     "MAX_FORK_DEPTH",
     "ON",
     "SUSPEND",

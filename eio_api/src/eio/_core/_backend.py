@@ -1,0 +1,40 @@
+"""How a backend describes itself to `eio_main` (the pluggy hook's vocabulary).
+
+A backend distribution has an entry point in the group ``eio`` naming a
+module that defines ``eio_register_backends(registry)``; that function calls
+``registry.register(BackendInfo(...))``. Backends need no dependency on
+pluggy or on eio_main: the registry is only a Protocol here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """A backend as `eio_main` sees it.
+
+    ``run(main)`` runs ``await main(env)`` and returns its result.
+    ``unavailable_reason()`` says why the backend can't be used on this
+    machine (None when it can). Among available backends with ``auto`` set,
+    the highest ``priority`` wins; a backend without ``auto`` (the mock) is
+    only used when asked for by name.
+    """
+
+    name: str
+    priority: int
+    run: Callable[[Callable[[Any], Awaitable[Any]]], Any]
+    unavailable_reason: Callable[[], str | None]
+    distribution: str
+    auto: bool = True
+
+
+class BackendRegistry(Protocol):
+    """What ``eio_register_backends`` receives."""
+
+    def register(self, info: BackendInfo, /) -> None:
+        """Add a backend."""
+        ...

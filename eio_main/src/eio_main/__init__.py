@@ -1,0 +1,93 @@
+"""``eio_main.run(main)``: run an eio program on the best backend installed here.
+
+Backends are separate distributions found through the ``eio`` entry-point
+group (see `eio.lowlevel.BackendInfo`). Choice: ``backend=`` or the
+``EIO_BACKEND`` environment variable forces one (and fails loudly, naming
+what is installed, if it is missing or can't run here: a forced backend
+never falls back); otherwise the available backend with the highest
+priority wins: uring (Linux with a usable io_uring), windows (win32), trio.
+The mock backend is only used when asked for by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from eio.lowlevel import BackendInfo
+
+from ._registry import Registry, discover
+
+__all__ = ["BackendNotInstalled", "BackendUnavailable", "NoBackendAvailable", "choose", "run"]
+
+T = TypeVar("T")
+
+# The distributions to suggest, by backend name, when one is asked for but missing.
+KNOWN_DISTRIBUTIONS = {
+    "uring": "eio-backend-uring",
+    "trio": "eio-backend-trio",
+    "windows": "eio-backend-windows",
+    "mock": "eio-mock",
+}
+
+
+class BackendError(RuntimeError):
+    """No backend could be chosen."""
+
+
+class BackendNotInstalled(BackendError):
+    """The backend asked for is not installed."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend asked for is installed but can't be used on this machine."""
+
+
+class NoBackendAvailable(BackendError):
+    """No installed backend can be used on this machine."""
+
+
+def _installed(registry: Registry) -> str:
+    names = sorted(registry.backends)
+    return ", ".join(names) if names else "none"
+
+
+def choose(backend: str | None = None, *, registry: Registry | None = None) -> BackendInfo:
+    """The backend `run` would use (same rules, same errors)."""
+    registry = registry if registry is not None else discover()
+    name = backend if backend is not None else os.environ.get("EIO_BACKEND") or None
+    if name is not None:
+        info = registry.backends.get(name)
+        if info is None:
+            dist = KNOWN_DISTRIBUTIONS.get(name, f"eio-backend-{name}")
+            raise BackendNotInstalled(
+                f"eio backend {name!r} was asked for but is not installed "
+                f"(installed: {_installed(registry)}); install it with: pip install {dist}"
+            )
+        reason = info.unavailable_reason()
+        if reason is not None:
+            raise BackendUnavailable(f"eio backend {name!r} was asked for but can't be used here: {reason}")
+        return info
+    reasons: list[str] = []
+    for info in sorted(registry.backends.values(), key=lambda b: -b.priority):
+        if not info.auto:
+            continue
+        reason = info.unavailable_reason()
+        if reason is None:
+            return info
+        reasons.append(f"{info.name}: {reason}")
+    detail = "; ".join(reasons) if reasons else "no backend that runs by default is installed"
+    raise NoBackendAvailable(
+        f"no eio backend can run here ({detail}); installed: {_installed(registry)}. "
+        "Install one, e.g. pip install eio-backend-trio"
+    )
+
+
+def run(main: Callable[[Any], Awaitable[T]], *, backend: str | None = None) -> T:
+    """Run ``await main(env)`` on the chosen backend and return what it returns.
+
+    ``env`` is the backend's standard environment (an `eio.Stdenv`).
+    """
+    info = choose(backend)
+    return cast(T, info.run(main))
