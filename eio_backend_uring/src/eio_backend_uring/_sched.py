@@ -1,0 +1,167 @@
+"""The io_uring scheduler: a `Poller` for the shared run loop, driven by completions.
+
+Fibers do IO by queuing one SQE through `Uring.submit` and suspending; the
+completion wakes them with ``res``. Submissions made during a loop turn go to
+the kernel together, with the one ``io_uring_enter`` that also waits (or, when
+fibers are still ready, the one that just submits). Other threads wake a
+sleeping loop by writing to an eventfd that has a READ always pending in the ring.
+
+Cancelling a fiber with an operation in flight queues an ``ASYNC_CANCEL``; the
+fiber is still only resumed by its operation's own completion, so the kernel
+never writes into a buffer after the fiber moved on (the ring also pins every
+buffer until then). If the operation completed anyway, its result is returned,
+so no data is lost; the cancellation is seen at the fiber's next check.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Callable
+from typing import Final
+
+from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
+
+from ._ring import Ring
+
+# user_data values: 0 is the eventfd's READ; cancels count down from the top;
+# operations count up from 1.
+_EVENTFD_UD: Final = 0
+_CANCEL_BASE: Final = 1 << 62
+
+
+class Deadlock(RuntimeError):
+    """The main function can't finish: no fiber can run and nothing can wake one."""
+
+    def __init__(self) -> None:
+        super().__init__("Deadlock detected: no events scheduled but main function hasn't returned")
+
+
+def _other_threads_alive() -> bool:
+    me = threading.current_thread()
+    return any(t is not me and not t.daemon and t.is_alive() for t in threading.enumerate())
+
+
+class Uring:
+    """One domain's ring plus the bookkeeping that maps completions to fibers."""
+
+    __slots__ = ("ring", "_ops", "_cancels", "_next_ud", "_next_cancel", "_efd", "_efd_buf", "_sleeping", "closed")
+
+    def __init__(self, entries: int = 256) -> None:
+        self.ring = Ring(entries)
+        self._ops: dict[int, Fiber | Callable[[int], None]] = {}
+        # Operations asked to cancel, and the error to raise if they were.
+        self._cancels: dict[int, BaseException] = {}
+        self._next_ud = 1
+        self._next_cancel = _CANCEL_BASE
+        self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        self._efd_buf = bytearray(8)
+        self._sleeping = False
+        self.closed = False
+        self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+
+    # -- Poller ----------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the loop if it is (about to be) blocked in the kernel. Any thread, signal-safe."""
+        # The loop sets _sleeping before its last check of the inbox, so a
+        # wake-up is never lost; when it is awake there is no syscall at all.
+        if self._sleeping:
+            try:
+                os.eventfd_write(self._efd, 1)
+            except OSError:
+                pass  # closed while shutting down: nothing to wake
+
+    def poll(self, loop: Loop, timeout: float | None) -> None:
+        """Submit queued SQEs; if ``timeout`` isn't 0, wait for a completion (at most ``timeout`` s)."""
+        ring = self.ring
+        if timeout == 0:
+            ring.submit_and_wait(0)
+        else:
+            if (
+                timeout is None
+                and not self._ops
+                and not loop.pending_external
+                and not _other_threads_alive()
+            ):
+                raise Deadlock()
+            self._sleeping = True
+            try:
+                if not loop.inbox:
+                    ring.submit_and_wait(1, timeout)
+                else:
+                    ring.submit_and_wait(0)
+            finally:
+                self._sleeping = False
+        ring.reap(self._complete)
+
+    def close(self) -> None:
+        """Close the ring and the eventfd (idempotent)."""
+        if not self.closed:
+            self.closed = True
+            self.ring.close()
+            os.close(self._efd)
+
+    # -- operations ---------------------------------------------------------------
+
+    def _complete(self, user_data: int, res: int, flags: int) -> None:
+        if user_data == _EVENTFD_UD:
+            self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+            return
+        if user_data >= _CANCEL_BASE:
+            return  # a cancel's own completion: the target reports by itself
+        target = self._ops.pop(user_data)
+        if isinstance(target, Fiber):
+            target.wake(res)
+        else:
+            target(res)
+
+    def next_user_data(self) -> int:
+        """A fresh user_data for an operation."""
+        ud = self._next_ud
+        self._next_ud = ud + 1
+        return ud
+
+    async def await_op(self, user_data: int) -> int:
+        """Wait for the operation just queued with ``user_data``; return its ``res``.
+
+        The caller has checked for cancellation and queued exactly one SQE.
+        ``-ECANCELED`` from a cancellation requested by this fiber's context
+        raises that `Cancelled`; every other result, even one that raced with
+        the cancel, is returned as is.
+        """
+        fiber = current_fiber()
+        self._ops[user_data] = fiber
+        cancels = self._cancels
+
+        def cancel(error: BaseException) -> None:
+            cancels[user_data] = error
+            self._next_cancel += 1
+            # Stay suspended: only the operation's own completion wakes us.
+            self.ring.prep_async_cancel(self._next_cancel, user_data)
+
+        fiber.cancel_fn = cancel
+        res: int = await wait()
+        if cancels:
+            error = cancels.pop(user_data, None)
+            if error is not None and res == -errno.ECANCELED:
+                raise error
+        return res
+
+    def on_complete(self, user_data: int, callback: Callable[[int], None]) -> None:
+        """Call ``callback(res)`` when the operation queued with ``user_data`` completes."""
+        self._ops[user_data] = callback
+
+
+def check_cancelled() -> None:
+    """Raise `Cancelled` now if the current fiber's context is cancelled (before queuing an SQE)."""
+    cc = current_fiber().cc
+    if cc.state != ON:
+        cc.check()
+
+
+def raise_errno(res: int, what: str) -> None:
+    """Raise the OSError for a negative ``res`` (callers convert it to an eio error)."""
+    code = -res
+    raise OSError(code, f"{what}: {os.strerror(code)}")
