@@ -22,6 +22,7 @@ from ._core._loop import (
     current_loop,
     current_loop_or_none,
 )
+from ._core._threads import ThreadDomainManager, run_in_systhread
 from ._core._trace import trace_prefix
 from ._core._traps import coroutine_of, fork_raw, suspend, suspend_unchecked, wait, yield_
 
@@ -38,12 +39,14 @@ __all__ = [
     "Loop",
     "NoLoopRunning",
     "Poller",
+    "ThreadDomainManager",
     "TimerEntry",
     "coroutine_of",
     "current_fiber",
     "current_loop",
     "current_loop_or_none",
     "fork_raw",
+    "run_in_systhread",
     "sleep_until_monotonic",
     "suspend",
     "suspend_unchecked",
