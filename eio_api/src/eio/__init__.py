@@ -7,18 +7,25 @@ shared by every backend; all IO authority comes from the ``env`` given to
 
 from . import cancel, fiber, lowlevel, time
 from ._core._cancel import Cancelled
+from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
+from ._core._pool import Pool
 from ._core._promise import AlreadyResolved, Promise, Resolver
+from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
 
 __all__ = [
     "AlreadyResolved",
     "Cancelled",
+    "Lazy",
     "NoLoopRunning",
+    "Pool",
     "Promise",
     "ReleaseHook",
     "Resolver",
+    "Stream",
+    "StreamClosed",
     "Switch",
     "SwitchFinished",
     "cancel",
