@@ -5,7 +5,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 ``main`` by a backend (see `eio_main`).
 """
 
-from . import cancel, fiber, lowlevel, time
+from . import cancel, domain_manager, fiber, lowlevel, time
 from ._core._cancel import Cancelled
 from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
@@ -14,10 +14,12 @@ from ._core._promise import AlreadyResolved, Promise, Resolver
 from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
+from .domain_manager import DomainManager
 
 __all__ = [
     "AlreadyResolved",
     "Cancelled",
+    "DomainManager",
     "Lazy",
     "NoLoopRunning",
     "Pool",
@@ -29,6 +31,7 @@ __all__ = [
     "Switch",
     "SwitchFinished",
     "cancel",
+    "domain_manager",
     "fiber",
     "lowlevel",
     "time",

@@ -16,6 +16,7 @@ from eio.lowlevel import Loop, coroutine_of
 
 from ._poller import DeadlockDetected, MockPoller
 from .clock import MockClock
+from .domain_manager import MockDomainManager
 
 __all__ = ["DeadlockDetected", "MockEnv", "run", "run_full"]
 
@@ -24,10 +25,11 @@ T = TypeVar("T")
 
 @dataclass
 class MockEnv:
-    """The environment `run_full` passes: mock clocks and the backend's name."""
+    """The environment `run_full` passes: mock clocks, a mock domain manager and the backend's name."""
 
     clock: MockClock = field(default_factory=MockClock)
     mono_clock: MockClock = field(default_factory=MockClock)
+    domain_mgr: MockDomainManager = field(default_factory=MockDomainManager)
     backend_id: str = "mock"
 
 
