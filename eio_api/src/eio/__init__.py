@@ -5,7 +5,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 ``main`` by a backend (see `eio_main`).
 """
 
-from . import cancel, domain_manager, fiber, lowlevel, time
+from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
 from ._core._cancel import Cancelled
 from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
@@ -14,11 +14,15 @@ from ._core._promise import AlreadyResolved, Promise, Resolver
 from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
+from ._flow._errors import EndOfFile
+from .buf_read import BufRead
 from .domain_manager import DomainManager
 
 __all__ = [
     "AlreadyResolved",
+    "BufRead",
     "Cancelled",
+    "EndOfFile",
     "DomainManager",
     "Lazy",
     "NoLoopRunning",
@@ -30,9 +34,11 @@ __all__ = [
     "StreamClosed",
     "Switch",
     "SwitchFinished",
+    "buf_read",
     "cancel",
     "domain_manager",
     "fiber",
+    "flow",
     "lowlevel",
     "time",
     "traceln",

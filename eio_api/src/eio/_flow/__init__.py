@@ -1,0 +1,1 @@
+"""Private parts of `eio.flow`: protocols, core operations and the built-in flows."""
