@@ -7,10 +7,13 @@ shared by every backend; all IO authority comes from the ``env`` given to
 
 from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
 from ._core._cancel import Cancelled
+from ._core._condition import Condition
 from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
+from ._core._mutex import Mutex, MutexPoisoned
 from ._core._pool import Pool
 from ._core._promise import AlreadyResolved, Promise, Resolver
+from ._core._semaphore import Semaphore
 from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
@@ -22,14 +25,18 @@ __all__ = [
     "AlreadyResolved",
     "BufRead",
     "Cancelled",
+    "Condition",
     "EndOfFile",
     "DomainManager",
     "Lazy",
+    "Mutex",
+    "MutexPoisoned",
     "NoLoopRunning",
     "Pool",
     "Promise",
     "ReleaseHook",
     "Resolver",
+    "Semaphore",
     "Stream",
     "StreamClosed",
     "Switch",
