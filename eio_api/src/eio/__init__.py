@@ -8,6 +8,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
+from ._core._executor_pool import ExecutorPool
 from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
@@ -26,8 +27,9 @@ __all__ = [
     "BufRead",
     "Cancelled",
     "Condition",
-    "EndOfFile",
     "DomainManager",
+    "EndOfFile",
+    "ExecutorPool",
     "Lazy",
     "Mutex",
     "MutexPoisoned",
