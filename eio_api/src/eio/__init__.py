@@ -6,6 +6,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 """
 
 from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
+from . import buf_write, fs, net, process
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
@@ -19,17 +20,21 @@ from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
 from ._flow._errors import EndOfFile
+from ._io_errors import Io
 from .buf_read import BufRead
+from .buf_write import BufWrite
 from .domain_manager import DomainManager
 
 __all__ = [
     "AlreadyResolved",
     "BufRead",
+    "BufWrite",
     "Cancelled",
     "Condition",
     "DomainManager",
     "EndOfFile",
     "ExecutorPool",
+    "Io",
     "Lazy",
     "Mutex",
     "MutexPoisoned",
@@ -44,11 +49,15 @@ __all__ = [
     "Switch",
     "SwitchFinished",
     "buf_read",
+    "buf_write",
     "cancel",
     "domain_manager",
     "fiber",
     "flow",
+    "fs",
     "lowlevel",
+    "net",
+    "process",
     "time",
     "traceln",
 ]
