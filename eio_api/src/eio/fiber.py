@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any, TypeVar, TypeVarTuple, Unpack, cast
+from typing import Any, Generic, TypeVar, TypeVarTuple, Unpack, cast
 
 from ._core._cancel import ON, CancelContext, Cancelled
 from ._core._errors import add_error, combined
@@ -18,7 +18,7 @@ from ._core._loop import current_fiber
 from ._core._promise import Promise, Resolver
 from ._core._scopes import protect
 from ._core._switch import Switch
-from ._core._traps import coroutine_of, fork_raw, suspend
+from ._core._traps import check_async_fns, coroutine_of, fork_raw, suspend
 from ._core._traps import yield_ as _yield
 
 __all__ = [
@@ -175,12 +175,14 @@ async def all(fs: Iterable[AsyncFn[object]]) -> None:  # noqa: A001 - Eio's name
     function runs in the calling fiber.
     """
     fs = list(fs)
+    check_async_fns(fs, "eio.fiber.all")
     async with Switch.run(name="all") as sw:
         await _forks(sw, fs)
 
 
 async def both(f: AsyncFn[object], g: AsyncFn[object]) -> None:
     """``all([f, g])``: ``f`` starts first, ``g`` runs in the calling fiber."""
+    check_async_fns((f, g), "eio.fiber.both")
     async with Switch.run(name="both") as sw:
         await _forks(sw, [f, g])
 
@@ -191,6 +193,7 @@ async def pair(f: AsyncFn[A], g: AsyncFn[B]) -> tuple[A, B]:
     ``f`` runs in a new fiber whose error is only raised once ``g`` has
     returned (as in Eio); an error from ``g`` cancels ``f``.
     """
+    check_async_fns((f, g), "eio.fiber.pair")
     async with Switch.run(name="pair") as sw:
         x = fork_promise(sw, f)
         y = await g()
@@ -204,44 +207,56 @@ class _NotFirst(Exception):
         super().__init__("another fiber finished first")
 
 
-async def _any_gen(fs: list[AsyncFn[T]], ret: Callable[[T], A], combine: Callable[[A, T], A]) -> A:
+_NEW = 0  # no fiber has finished yet
+_OK = 1  # one has returned (the others are being cancelled)
+_FAILED = 2  # one has raised
+
+
+class _Race(Generic[A]):
+    """The outcome so far of `any`/`first`/`n_any` (Eio's ``any_status``)."""
+
+    __slots__ = ("state", "result", "errors")
+
+    def __init__(self) -> None:
+        self.state = _NEW
+        self.result: A | None = None
+        self.errors: builtins.list[BaseException] = []
+
+
+async def _any_gen(fs: builtins.list[AsyncFn[T]], ret: Callable[[T], A], combine: Callable[[A, T], A]) -> A:
     fiber = current_fiber()
     parent = fiber.cc
     if parent.state != ON:
         parent.check()
     cc = CancelContext(fiber.loop, parent, protected=False, name="any")
     fiber.move_to(cc)
-    # state: 0 = nothing yet, 1 = a result, 2 = errors
-    state = 0
-    result: A | None = None
-    errors: list[BaseException] = []
+    race = _Race[A]()
 
     async def wrap(h: AsyncFn[T]) -> None:
-        nonlocal state, result
         try:
             x = await h()
         except BaseException as ex:  # noqa: BLE001 - every outcome is recorded below
             if isinstance(ex, Cancelled) and cc.state != ON:
                 return  # cancelled because another finished first, or by our parent (checked at the end)
-            if state == 0:
-                state = 2
-                errors.append(ex)
+            state = race.state
+            race.state = _FAILED
+            if state == _NEW:
+                race.errors.append(ex)
                 cc.cancel(ex)
-            elif state == 1:
-                state = 2
-                errors.append(ex)
+            elif state == _OK:
+                race.errors.append(ex)
             else:
-                add_error(errors, ex)
+                add_error(race.errors, ex)
         else:
-            if state == 0:
-                state = 1
-                result = ret(x)
+            if race.state == _NEW:
+                race.state = _OK
+                race.result = ret(x)
                 cc.cancel(_NotFirst())
-            elif state == 1:
-                result = combine(cast(A, result), x)
+            elif race.state == _OK:
+                race.result = combine(cast(A, race.result), x)
 
     try:
-        promises: list[Promise[None]] = []
+        promises: builtins.list[Promise[None]] = []
         if not fs:
             await await_cancel()
         last = len(fs) - 1
@@ -259,11 +274,12 @@ async def _any_gen(fs: list[AsyncFn[T]], ret: Callable[[T], A], combine: Callabl
         fiber.move_to(parent)
         cc.finish()
     parent_error = parent.get_error()
-    if state == 1:
-        return cast(A, result)
-    if state == 0:
+    if race.state == _OK:
+        return cast(A, race.result)
+    if race.state == _NEW:
         assert parent_error is not None
         raise parent_error
+    errors = race.errors
     if parent_error is not None:
         add_error(errors, parent_error)
     raise combined(errors)
@@ -290,7 +306,9 @@ async def any(fs: Iterable[AsyncFn[T]], combine: Callable[[T, T], T] | None = No
     picks the result (by default the earlier one). If one raises, the others
     are cancelled and the error is raised.
     """
-    return await _any_gen(builtins.list(fs), _identity, combine or _keep_first)
+    fs = builtins.list(fs)
+    check_async_fns(fs, "eio.fiber.any")
+    return await _any_gen(fs, _identity, combine or _keep_first)
 
 
 def _identity(x: T) -> T:
@@ -299,6 +317,7 @@ def _identity(x: T) -> T:
 
 async def first(f: AsyncFn[T], g: AsyncFn[T], combine: Callable[[T, T], T] | None = None) -> T:
     """``any([f, g], combine)``."""
+    check_async_fns((f, g), "eio.fiber.first")
     return await _any_gen([f, g], _identity, combine or _keep_first)
 
 
@@ -312,7 +331,9 @@ async def n_any(fs: Iterable[AsyncFn[T]]) -> builtins.list[T]:
         xs.append(x)
         return xs
 
-    return await _any_gen(builtins.list(fs), ret, combine)
+    fs = builtins.list(fs)
+    check_async_fns(fs, "eio.fiber.n_any")
+    return await _any_gen(fs, ret, combine)
 
 
 # -- concurrent list operations ------------------------------------------------------
@@ -368,6 +389,7 @@ async def filter_map(
     Results are in input order. An error cancels the remaining work and is raised.
     """
     limit = _check_max_fibers(max_fibers)
+    check_async_fns((fn,), "eio.fiber.filter_map")
     xs = builtins.list(items)
     if not xs:
         return []
@@ -402,6 +424,7 @@ async def _released(limiter: _Limiter, fn: Callable[[A], Awaitable[T]], x: A) ->
 async def map(fn: Callable[[A], Awaitable[B]], items: Iterable[A], max_fibers: int | None = None) -> builtins.list[B]:  # noqa: A001
     """``fn`` over ``items`` concurrently, at most ``max_fibers`` at once; results in input order."""
     limit = _check_max_fibers(max_fibers)
+    check_async_fns((fn,), "eio.fiber.map")
     xs = builtins.list(items)
     if not xs:
         return []
@@ -436,6 +459,7 @@ async def filter(fn: Callable[[A], Awaitable[bool]], items: Iterable[A], max_fib
 async def iter(fn: Callable[[A], Awaitable[object]], items: Iterable[A], max_fibers: int | None = None) -> None:  # noqa: A001
     """Run ``fn`` on every item concurrently, at most ``max_fibers`` at once."""
     limit = _check_max_fibers(max_fibers)
+    check_async_fns((fn,), "eio.fiber.iter")
     xs = builtins.list(items)
     if not xs:
         return

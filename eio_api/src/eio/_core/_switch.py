@@ -249,7 +249,9 @@ class SwitchScope:
 
     async def __aexit__(
         self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
+        # Never swallows the body's error: returning (None) re-raises it as
+        # itself, with its traceback intact, when it is the only error.
         sw = self._switch
         fiber = self._fiber
         parent = self._parent_cc
@@ -258,9 +260,11 @@ class SwitchScope:
         if isinstance(exc, GeneratorExit):
             # The coroutine is being closed: suspending now is not allowed.
             sw._abandon()  # pyright: ignore[reportPrivateUsage]
-            fiber.move_to(parent)
+            if fiber in cc.fibers:
+                # (Not when the coroutine outlived its fiber: driven by hand, closed later.)
+                fiber.move_to(parent)
             cc.finish()
-            return False
+            return
         sw.dec_fibers()
         if exc is not None:
             sw.fail(exc)
@@ -269,9 +273,9 @@ class SwitchScope:
         cc.finish()
         errors = sw._errors  # pyright: ignore[reportPrivateUsage]
         if not errors:
-            return False
+            return
         error = combined(errors)
         if error is exc:
-            return False  # re-raised as itself, with its traceback intact
+            return
         raise error
 

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import contextvars
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import Any, cast
 
 from ._cancel import ON, CancelContext
 from ._fiber import ExitFn, Fiber
 from ._loop import SUSPEND, current_fiber, current_loop
 
-__all__ = ["SUSPEND", "current_fiber", "fork_raw", "suspend", "suspend_unchecked", "wait", "yield_", "coroutine_of"]
+__all__ = [
+    "SUSPEND",
+    "check_async_fns",
+    "coroutine_of",
+    "current_fiber",
+    "fork_raw",
+    "suspend",
+    "suspend_unchecked",
+    "wait",
+    "yield_",
+]
 
 
 @types.coroutine
@@ -69,6 +79,10 @@ async def yield_() -> None:
         cc.check()
 
 
+# The type of native coroutines, typed so that `type(x) is _CoroutineType` narrows fully.
+_CoroutineType: type[Coroutine[Any, Any, Any]] = types.CoroutineType
+
+
 def coroutine_of(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], who: str) -> Coroutine[Any, Any, Any]:
     """Call the async function ``fn(*args)``, checking it really gave a coroutine.
 
@@ -76,18 +90,33 @@ def coroutine_of(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], who: 
     function, or a plain function that returns something else.
     """
     if type(fn) is types.CoroutineType:
-        fn.close()  # it will never run; closing it avoids a "never awaited" warning
-        raise TypeError(
-            f"{who} expects an async function, but got a coroutine object {fn.__qualname__}(); "
-            "pass the function itself (and its arguments), not the result of calling it"
-        )
+        raise _coroutine_given(cast(Coroutine[Any, Any, Any], fn), who)
     coro = fn(*args)
-    if type(coro) is not types.CoroutineType:
-        if isinstance(coro, Coroutine):
-            return coro  # pyright: ignore[reportUnknownVariableType] - a user-defined coroutine type
-        name = getattr(fn, "__qualname__", repr(fn))
-        raise TypeError(f"{who} expects an async function, but {name} returned {type(coro).__name__}, not a coroutine")
-    return coro
+    if type(coro) is _CoroutineType:
+        return coro
+    if isinstance(coro, Coroutine):
+        return cast(Coroutine[Any, Any, Any], coro)  # a user-defined coroutine type
+    name = getattr(fn, "__qualname__", repr(fn))
+    raise TypeError(f"{who} expects an async function, but {name} returned {type(coro).__name__}, not a coroutine")
+
+
+def _coroutine_given(coro: Coroutine[Any, Any, Any], who: str) -> TypeError:
+    coro.close()  # it will never run; closing it avoids a "never awaited" warning
+    name = getattr(coro, "__qualname__", "?")
+    return TypeError(
+        f"{who} expects an async function, but got a coroutine object {name}(); "
+        "pass the function itself (and its arguments), not the result of calling it"
+    )
+
+
+def check_async_fns(fns: Iterable[object], who: str) -> None:
+    """Raise a clear `TypeError` if any of ``fns`` is a coroutine object rather than a function.
+
+    Every coroutine object among them is closed first, since none will run.
+    """
+    errors = [_coroutine_given(f, who) for f in fns if type(f) is _CoroutineType]
+    if errors:
+        raise errors[0]
 
 
 def fork_raw(cc: CancelContext, coro: Coroutine[Any, Any, Any], on_exit: ExitFn) -> Fiber:
