@@ -118,13 +118,14 @@ async def read_all(src: Source) -> bytes:
     pos = 0
     while True:
         if pos == len(buf):
-            # Grow geometrically; no view of the bytearray may be alive here.
-            buf += bytes(len(buf))
+            # A new buffer rather than a resize: a view of the old one may still be alive.
+            bigger = bytearray(2 * pos)
+            bigger[:pos] = buf
+            buf = bigger
         try:
             got = await single_read(src, memoryview(buf)[pos:])
         except EndOfFile:
-            del buf[pos:]
-            return bytes(buf)
+            return bytes(memoryview(buf)[:pos])
         pos += got
 
 
