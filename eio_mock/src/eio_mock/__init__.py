@@ -1,6 +1,6 @@
 """Deterministic mock backend for eio, with mock clocks, flows, network and domain manager."""
 
-from . import backend, clock, domain_manager
+from . import backend, clock, domain_manager, flow, net
 from ._action import Action, Await, Raise, Return, Run, YieldThen
 from ._handler import Handler, NotConfigured
 from ._poller import DeadlockDetected
@@ -18,4 +18,6 @@ __all__ = [
     "backend",
     "clock",
     "domain_manager",
+    "flow",
+    "net",
 ]

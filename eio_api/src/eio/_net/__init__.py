@@ -1,0 +1,1 @@
+"""The backend-independent network layer behind `eio.net`: addresses, Protocols, functions."""
