@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import eio
@@ -200,3 +202,47 @@ def test_run_full_env_has_a_mock_domain_manager() -> None:
         return await eio.domain_manager.run(dm, f)
 
     assert eio_mock.backend.run_full(main) == "ran"
+
+
+def test_thread_domains_run_in_another_thread_and_return_or_raise() -> None:
+    async def main() -> tuple[bool, int]:
+        dm = eio_mock.domain_manager.threads()
+        me = threading.get_ident()
+
+        async def where() -> bool:
+            await eio.fiber.yield_()
+            return threading.get_ident() != me
+
+        async def fail() -> int:
+            raise KeyError("in domain")
+
+        other = await eio.domain_manager.run(dm, where)
+        with pytest.raises(KeyError, match="in domain"):
+            await dm.run(fail)
+        return other, 1
+
+    assert eio_mock.backend.run(main) == (True, 1)
+
+
+def test_cancelling_the_caller_cancels_the_thread_domain(capsys: pytest.CaptureFixture[str]) -> None:
+    async def main() -> None:
+        dm = eio_mock.domain_manager.threads()
+        started, r = eio.Promise[None].create()
+
+        async def forever() -> None:
+            r.resolve(None)
+            try:
+                await eio.fiber.await_cancel()
+            finally:
+                eio.traceln("domain cancelled")
+
+        async def stop() -> None:
+            await started
+            raise RuntimeError("stop")
+
+        with pytest.raises(RuntimeError, match="^stop$"):
+            await eio.fiber.both(lambda: eio.domain_manager.run(dm, forever), stop)
+        eio.traceln("caller done")
+
+    eio_mock.backend.run(main)
+    assert traced(capsys) == ["domain cancelled", "caller done"]
