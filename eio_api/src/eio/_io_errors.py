@@ -329,9 +329,11 @@ def from_oserror(exc: OSError, context: str | None = None) -> Io:
         new: Io = cls(_FAILURE_REASONS[cls], *args)
     else:
         new = cls(*args)
-    if exc.filename is not None and new.filename is None:
-        # OSError only takes a filename together with errno and strerror in args.
+    # OSError keeps the file names out of ``args``. (Setting one to None would still show it.)
+    if exc.filename is not None:
         new.filename = exc.filename
+    if exc.filename2 is not None:
+        new.filename2 = exc.filename2
     new.__cause__ = exc
     new.__suppress_context__ = True
     if context is not None:
