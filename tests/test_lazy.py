@@ -8,6 +8,7 @@ from typing import Literal, cast
 import pytest
 
 import eio
+import eio_mock
 from conftest import Runner, Trace
 
 
@@ -175,3 +176,22 @@ def test_misuse_is_reported(run: Runner) -> None:
             await v.force()
 
     run(main)
+
+
+def test_domains_share_one_computation(run: Runner) -> None:
+    calls = 0
+
+    async def slow() -> int:
+        nonlocal calls
+        calls += 1
+        for _ in range(20):
+            await eio.fiber.yield_()
+        return 42
+
+    async def main() -> list[int]:
+        v = eio.Lazy.from_fun(slow)
+        dm = eio_mock.domain_manager.threads()
+        return await eio.fiber.map(lambda _: eio.domain_manager.run(dm, v.force), range(4))
+
+    assert run(main) == [42, 42, 42, 42]
+    assert calls == 1

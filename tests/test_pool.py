@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 import eio
+import eio_mock
 from conftest import Runner, Trace
 
 
@@ -313,3 +315,38 @@ def test_misuse_is_reported(run: Runner) -> None:
                 pass
 
     run(main)
+
+
+def test_a_pool_shared_by_thread_domains(run: Runner) -> None:
+    in_use = 0
+    max_in_use = 0
+    uses = 0
+
+    async def alloc() -> object:
+        return object()
+
+    async def main() -> int:
+        pool = eio.Pool(2, alloc)
+        dm = eio_mock.domain_manager.threads()
+
+        async def domain() -> None:
+            async def one_use() -> None:
+                nonlocal in_use, max_in_use, uses
+                async with pool.use():
+                    with lock:
+                        in_use += 1
+                        max_in_use = max(max_in_use, in_use)
+                        uses += 1
+                    await eio.fiber.yield_()
+                    with lock:
+                        in_use -= 1
+
+            await eio.fiber.all([one_use] * 50)
+
+        await eio.fiber.all([lambda: eio.domain_manager.run(dm, domain)] * 3)
+        return pool._slots  # pyright: ignore[reportPrivateUsage] - checking no more than n were made
+
+    lock = threading.Lock()
+    assert run(main) == 2
+    assert uses == 150
+    assert 1 <= max_in_use <= 2
