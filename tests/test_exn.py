@@ -228,3 +228,30 @@ def test_a_fiber_sees_cancelled_with_the_reason(run: Runner, trace: Trace) -> No
 
     assert raises(run, main) is reason
     assert trace.lines() == ["reason is the error: True"]
+
+
+def test_a_failing_cancel_function_of_a_daemon_is_reported(run: Runner, trace: Trace) -> None:
+    broken = Failure("daemon's cancel function failed")
+
+    async def daemon() -> None:
+        def register(fiber: Fiber) -> None:
+            def cancel(error: eio.Cancelled) -> None:
+                fiber.wake_error(error)
+                raise broken
+
+            fiber.cancel_fn = cancel
+
+        try:
+            await suspend(register)
+        except eio.Cancelled:
+            eio.traceln("daemon cancelled")
+            raise
+
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            eio.fiber.fork_daemon(sw, daemon)
+            await eio.fiber.yield_()
+            eio.traceln("main done")
+
+    assert raises(run, main) is broken
+    assert trace.lines() == ["main done", "daemon cancelled"]

@@ -141,9 +141,39 @@ def test_deadlock_in_a_switch_is_reported_cleanly(unraisables: Unraisables, trac
         with pytest.raises(eio_mock.DeadlockDetected):
             eio_mock.backend.run(main)
         collect_and_check(unraisables, caught)
-    # Leftover fibers are closed by the loop, the deepest first, so their
-    # `finally` blocks and synchronous release hooks run at once.
-    assert trace.lines() == ["child 1 closed", "child 1 released", "child 2 closed", "child 2 released"]
+    # Leftover fibers are closed by the loop, the deepest first (the latest
+    # first at one depth), so their `finally` blocks and synchronous release
+    # hooks run at once.
+    assert trace.lines() == ["child 2 closed", "child 2 released", "child 1 closed", "child 1 released"]
+
+
+def test_at_deadlock_a_switchs_fibers_are_closed_before_its_owner(unraisables: Unraisables, trace: Trace) -> None:
+    # The owner joined the switch's context first; it is closed last, so the
+    # switch's release hooks run after its fibers' `finally` blocks.
+    async def main() -> None:
+        p, _r = eio.Promise[None].create()
+        async with eio.Switch.run() as sw:
+            sw.on_release(lambda: eio.traceln("switch released"))
+
+            async def child(i: int) -> None:
+                try:
+                    await p
+                finally:
+                    eio.traceln(f"child {i} closed")
+
+            eio.fiber.fork(sw, child, 1)
+            eio.fiber.fork(sw, child, 2)
+            try:
+                await p
+            finally:
+                eio.traceln("owner closed")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(eio_mock.DeadlockDetected):
+            eio_mock.backend.run(main)
+        collect_and_check(unraisables, caught)
+    assert trace.lines() == ["child 2 closed", "child 1 closed", "owner closed", "switch released"]
 
 
 def test_deadlock_with_an_async_release_hook_leaks_no_coroutine(unraisables: Unraisables) -> None:
@@ -162,11 +192,45 @@ def test_deadlock_with_an_async_release_hook_leaks_no_coroutine(unraisables: Unr
         collect_and_check(unraisables, caught)
 
 
-def test_deadlock_waiting_in_switch_exit_is_reported_cleanly(unraisables: Unraisables) -> None:
+def test_deadlock_inside_an_async_release_hook_is_reported_cleanly(unraisables: Unraisables, trace: Trace) -> None:
+    async def main() -> None:
+        p, _r = eio.Promise[None].create()
+
+        async def stuck_hook() -> None:
+            try:
+                await p
+            finally:
+                eio.traceln("stuck hook closed")
+
+        async def other_hook() -> None:
+            await eio.fiber.yield_()
+            eio.traceln("other hook ran")
+
+        async with eio.Switch.run() as sw:
+            sw.on_release(lambda: eio.traceln("sync hook ran"))
+            sw.on_release(other_hook)
+            sw.on_release(stuck_hook)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(eio_mock.DeadlockDetected):
+            eio_mock.backend.run(main)
+        collect_and_check(unraisables, caught)
+    # Being closed, the switch can't await the remaining async hook; the sync one still runs.
+    assert trace.lines() == ["stuck hook closed", "sync hook ran"]
+
+
+def test_deadlock_waiting_in_switch_exit_is_reported_cleanly(unraisables: Unraisables, trace: Trace) -> None:
     # The body has finished; the switch waits for a child that can never finish.
     async def main() -> None:
         p, _r = eio.Promise[None].create()
+
+        async def async_hook() -> None:
+            eio.traceln("async hook ran")
+
         async with eio.Switch.run() as sw:
+            sw.on_release(lambda: eio.traceln("sync hook ran"))
+            sw.on_release(async_hook)
 
             async def child() -> None:
                 await p
@@ -178,6 +242,7 @@ def test_deadlock_waiting_in_switch_exit_is_reported_cleanly(unraisables: Unrais
         with pytest.raises(eio_mock.DeadlockDetected):
             eio_mock.backend.run(main)
         collect_and_check(unraisables, caught)
+    assert trace.lines() == ["sync hook ran"]
 
 
 def test_a_switch_closed_by_the_garbage_collector_does_not_suspend(unraisables: Unraisables) -> None:

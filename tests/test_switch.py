@@ -470,6 +470,51 @@ def test_on_release_of_a_finished_switch_with_an_async_hook(run: Runner) -> None
     run(main)
 
 
+def test_on_release_of_a_finished_switch_with_a_failing_hook(run: Runner, trace: Trace) -> None:
+    # Eio's Release_error: the hook's own error is kept as the cause.
+    async def main() -> None:
+        async with eio.Switch.run() as sub:
+            pass
+
+        def hook() -> None:
+            eio.traceln("hook runs")
+            raise Failure("hook failed")
+
+        with pytest.raises(eio.SwitchFinished, match="^Switch finished!$") as info:
+            sub.on_release(hook)
+        assert type(info.value.__cause__) is Failure
+        assert info.value.__cause__.args == ("hook failed",)
+
+    run(main)
+    assert trace.lines() == ["hook runs"]
+
+
+def test_async_release_hooks_may_fork(run: Runner, trace: Trace) -> None:
+    async def body(sw: eio.Switch) -> None:
+        async def late_fiber() -> None:
+            eio.traceln("forked by the hook")
+            await eio.fiber.yield_()
+            eio.traceln("forked fiber done")
+
+        async def hook() -> None:
+            eio.traceln("hook starts")
+            eio.fiber.fork(sw, late_fiber)
+            await eio.fiber.yield_()
+            eio.traceln("hook done")
+
+        sw.on_release(hook)
+        sw.on_release(lambda: eio.traceln("first hook (registered last)"))
+
+    run(in_switch(body))
+    assert trace.lines() == [
+        "first hook (registered last)",
+        "hook starts",
+        "forked by the hook",
+        "forked fiber done",
+        "hook done",
+    ]
+
+
 def test_release_hooks_may_fork_but_not_attach_hooks(run: Runner, trace: Trace) -> None:
     async def body(sw: eio.Switch) -> None:
         async def release1() -> None:

@@ -317,21 +317,22 @@ class Loop:
         """Close the coroutines of fibers that can never run again, deepest contexts first.
 
         Closing throws GeneratorExit into each coroutine so that its ``finally``
-        blocks run now, not later from the garbage collector.
+        blocks run now, not later from the garbage collector. Within one
+        context the last to join is closed first: a switch's owner joined its
+        context before the switch's fibers, so they are closed before the
+        owner runs the switch's release hooks.
         """
         by_depth: list[tuple[int, int, Fiber]] = []
         seq = 0
-
-        def collect(cc: CancelContext, depth: int) -> None:
-            nonlocal seq
-            for child in list(cc.children):
-                collect(child, depth + 1)
-            for f in list(cc.fibers):
+        # Iterative walk: a deep tree of contexts must not hit the recursion limit.
+        stack: list[tuple[CancelContext, int]] = [(self.root_cc, 0)]
+        while stack:
+            cc, depth = stack.pop()
+            stack.extend((child, depth + 1) for child in reversed(cc.children))
+            for f in cc.fibers:
                 seq += 1
                 by_depth.append((depth, seq, f))
-
-        collect(self.root_cc, 0)
-        by_depth.sort(key=lambda t: (-t[0], t[1]))
+        by_depth.sort(key=lambda t: (-t[0], -t[1]))
         self.run_queue.clear()
         for _, _, f in by_depth:
             f.cancel_fn = None

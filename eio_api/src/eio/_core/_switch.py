@@ -111,13 +111,19 @@ class Switch:
         """Run ``fn`` (sync or async) when the switch finishes, in its own protected context.
 
         Hooks run last-registered first. On a finished switch, a synchronous
-        ``fn`` is run at once and `SwitchFinished` raised; an async one can't
-        be run from here and only `SwitchFinished` is raised.
+        ``fn`` is run at once and `SwitchFinished` raised (with ``fn``'s own
+        error, if it failed, as its ``__cause__``: Eio's ``Release_error``);
+        an async one can't be run from here and only `SwitchFinished` is raised.
         """
         hooks = self._hooks
         if hooks is None:
             if not inspect.iscoroutinefunction(fn):
-                fn()
+                try:
+                    result = fn()
+                    if inspect.iscoroutine(result):
+                        result.close()  # can't be awaited from a synchronous call
+                except BaseException as ex:
+                    raise SwitchFinished("Switch finished!") from ex
             raise SwitchFinished("Switch finished!")
         hook = ReleaseHook(self, fn)
         hooks[hook] = None
@@ -136,7 +142,10 @@ class Switch:
         """Count one fiber less; cancel daemons when only they remain; wake the owner when idle."""
         self._fibers -= 1
         if self._daemons and self._fibers == self._daemons and self._cc.state == ON:
-            self._cc.cancel(DaemonsOnly())
+            try:
+                self._cc.cancel(DaemonsOnly())
+            except BaseException as ex:  # noqa: BLE001 - exit bookkeeping must not raise
+                add_error(self._errors, ex)
         if self._fibers == 0:
             waiter = self._waiter
             if waiter is not None:
@@ -170,17 +179,32 @@ class Switch:
             add_error(self._errors, ex)
 
     async def _await_idle(self, fiber: Fiber) -> None:
-        """Wait, uncancellably, for every fiber; then run release hooks (Eio's await_idle)."""
+        """Wait, uncancellably, for every fiber; then run release hooks (Eio's await_idle).
+
+        If the owner's coroutine is closed meanwhile (GeneratorExit), the
+        hooks not yet run are abandoned (see `_abandon`) and it propagates.
+        """
         while True:
             while self._fibers > 0:
                 self._waiter = fiber
-                await wait()
+                try:
+                    await wait()
+                except GeneratorExit:
+                    self._waiter = None
+                    self._abandon()
+                    raise
             hooks = self._hooks
             if hooks is None:
                 return
             self._hooks = None
-            for hook in reversed(list(hooks)):
-                await self._run_hook(fiber, hook.fn)
+            pending = list(hooks)
+            pending.reverse()
+            for i, hook in enumerate(pending):
+                try:
+                    await self._run_hook(fiber, hook.fn)
+                except GeneratorExit:
+                    self._abandon(pending[i + 1 :])
+                    raise
             if self._fibers == 0:
                 return
 
@@ -192,6 +216,8 @@ class Switch:
             result = fn()
             if inspect.isawaitable(result):
                 await result
+        except GeneratorExit:
+            raise  # the owner is being closed: not the hook's failure
         except BaseException as ex:  # noqa: BLE001 - reported through the switch
             add_error(self._errors, ex)
             try:
@@ -202,22 +228,26 @@ class Switch:
             fiber.move_to(cc)
             protected.finish()
 
-    def _abandon(self) -> None:
+    def _abandon(self, pending: list[ReleaseHook] | None = None) -> None:
         """The owner's coroutine is being closed: finish without waiting (never suspends).
 
-        Synchronous release hooks still run, so resources are not leaked.
+        Synchronous release hooks still run (``pending``, in running order, or
+        else every registered hook), so resources are not leaked; async ones
+        can't be awaited any more.
         """
-        hooks = self._hooks
+        if pending is None:
+            hooks = self._hooks
+            pending = list(hooks) if hooks else []
+            pending.reverse()
         self._hooks = None
-        if hooks:
-            for hook in reversed(list(hooks)):
-                if not inspect.iscoroutinefunction(hook.fn):
-                    try:
-                        result = hook.fn()
-                        if inspect.iscoroutine(result):
-                            result.close()
-                    except Exception:  # noqa: BLE001 - nothing can report it now
-                        pass
+        for hook in pending:
+            if not inspect.iscoroutinefunction(hook.fn):
+                try:
+                    result = hook.fn()
+                    if inspect.iscoroutine(result):
+                        result.close()
+                except Exception:  # noqa: BLE001 - nothing can report it now
+                    pass
 
 
 class SwitchScope:
@@ -268,9 +298,12 @@ class SwitchScope:
         sw.dec_fibers()
         if exc is not None:
             sw.fail(exc)
-        await sw._await_idle(fiber)  # pyright: ignore[reportPrivateUsage]
-        fiber.move_to(parent)
-        cc.finish()
+        try:
+            await sw._await_idle(fiber)  # pyright: ignore[reportPrivateUsage]
+        finally:
+            # (Also when closed meanwhile: the hooks were abandoned, GeneratorExit propagates.)
+            fiber.move_to(parent)
+            cc.finish()
         errors = sw._errors  # pyright: ignore[reportPrivateUsage]
         if not errors:
             return
