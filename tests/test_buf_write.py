@@ -1,106 +1,23 @@
 """Conformance: `eio.BufWrite` (every case of Eio's tests/buf_write.md, plus Python-specific checks).
 
-The sink is a small recording sink standing in for ``Eio_mock.Flow``: it
-traces each ``single_write`` as ``flow: wrote b'...'`` (one buffer) or
-``flow: wrote [b'...', b'...']`` (several), and a queue of actions decides
-how many bytes each call takes (by default up to 4096, as Eio's mock flow).
+The sink is a mock flow, which traces each ``single_write`` as ``flow: wrote
+b'...'`` (one buffer) or ``flow: wrote [b'...', b'...']`` (several); its
+``on_copy_bytes`` actions decide how many bytes each call takes (by default
+up to 4096).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 import pytest
 
 import eio
+import eio_mock
 from conftest import Runner, Trace
 from eio.buf_read import BufRead
 from eio.buf_write import BufWrite, FlushAborted, WriterClosed
-
-# -- a recording sink with scripted results (Eio_mock.Flow.on_copy_bytes) ------------
-
-
-@dataclass
-class Return:
-    """Take up to ``n`` bytes."""
-
-    n: int
-
-
-@dataclass
-class YieldThen:
-    """Yield to other fibers, then do ``then``."""
-
-    then: Action
-
-
-@dataclass
-class Await:
-    """Wait for ``promise``; take up to as many bytes as it resolves to."""
-
-    promise: eio.Promise[int]
-
-
-@dataclass
-class Raise:
-    """Raise ``error`` instead of writing."""
-
-    error: BaseException
-
-
-@dataclass
-class Run:
-    """Take up to as many bytes as ``await fn()`` returns."""
-
-    fn: Callable[[], Awaitable[int]]
-
-
-Action = Return | YieldThen | Await | Raise | Run
-
-
-def takev(n: int, bufs: Sequence[bytes | memoryview]) -> list[bytes]:
-    """The first ``n`` bytes of ``bufs``, keeping the buffer boundaries."""
-    out: list[bytes] = []
-    for b in bufs:
-        if n <= 0:
-            break
-        out.append(bytes(b[:n]))
-        n -= len(b)
-    return out
-
-
-class RecordingSink:
-    """A sink that traces what it is given; ``actions`` script how much each write takes."""
-
-    def __init__(self, label: str = "flow") -> None:
-        self.label = label
-        self.actions: deque[Action] = deque()
-
-    def on_copy_bytes(self, actions: list[Action]) -> None:
-        """Script the next writes (Eio_mock.Flow.on_copy_bytes)."""
-        self.actions = deque(actions)
-
-    async def _size(self, action: Action) -> int:
-        if isinstance(action, Return):
-            return action.n
-        if isinstance(action, YieldThen):
-            await eio.fiber.yield_()
-            return await self._size(action.then)
-        if isinstance(action, Await):
-            return await action.promise
-        if isinstance(action, Raise):
-            raise action.error
-        return await action.fn()
-
-    async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
-        """Take as many bytes as the next action says; trace them."""
-        size = await self._size(self.actions.popleft() if self.actions else Return(4096))
-        taken = takev(size, bufs)
-        shown = repr(taken[0]) if len(taken) == 1 else repr(taken)
-        eio.traceln(f"{self.label}: wrote {shown}")
-        return sum(len(b) for b in taken)
+from eio_mock import Await, Raise, Return, Run, YieldThen
 
 
 class Failure(Exception):
@@ -112,7 +29,7 @@ class Failure(Exception):
 
 def test_simple_run_through(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("Hello")
             w.char(" ")
             w.string("world")
@@ -123,7 +40,7 @@ def test_simple_run_through(run: Runner, trace: Trace) -> None:
 
 def test_auto_commit_on_yield(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("Hello")
             w.char(" ")
             await eio.fiber.yield_()
@@ -135,7 +52,7 @@ def test_auto_commit_on_yield(run: Runner, trace: Trace) -> None:
 
 def test_schedule_bytes_is_sent_without_copying(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("Hello")
             w.char(" ")
             w.schedule_bytes(b"world")
@@ -155,7 +72,7 @@ def test_schedule_bytes_gives_the_callers_buffer_itself() -> None:
 
 def test_without_pausing(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("Hello... ")
             await eio.fiber.yield_()
             w.string("world")
@@ -166,7 +83,7 @@ def test_without_pausing(run: Runner, trace: Trace) -> None:
 
 def test_with_pausing(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("Hello... ")
             w.pause()
             await eio.fiber.yield_()
@@ -179,7 +96,7 @@ def test_with_pausing(run: Runner, trace: Trace) -> None:
 
 def test_empty_writes(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("")
             w.bytes(b"")
             w.bytes(memoryview(b""))
@@ -192,7 +109,7 @@ def test_empty_writes(run: Runner, trace: Trace) -> None:
 
 def test_endianness(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.le_uint16(5)
             await eio.fiber.yield_()
             w.be_uint16(5)
@@ -203,7 +120,7 @@ def test_endianness(run: Runner, trace: Trace) -> None:
 
 def test_writes(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.string("test")
             await eio.fiber.yield_()
             w.bytes(b"test")
@@ -227,10 +144,10 @@ def test_multiple_writes_with_and_without_room(run: Runner, trace: Trace) -> Non
 
     async def main() -> None:
         eio.traceln("With room:")
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             f(w)
         eio.traceln("Without room:")
-        async with BufWrite.with_flow(RecordingSink(), initial_size=1) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow"), initial_size=1) as w:
             f(w)
 
     run(main)
@@ -246,7 +163,7 @@ def test_formatting(run: Runner, trace: Trace) -> None:
     # Eio's printf can force a flush with "@."; Python's %-formatting has no
     # such directive, so the flushes are explicit.
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             w.printf("BufWrite.printf writes %s%s", "without flushing", "\n")
             await w.flush()
             w.printf("It is %d%% %s,", 100, "buffered")
@@ -270,8 +187,8 @@ def test_formatting(run: Runner, trace: Trace) -> None:
 def test_flush_waits_for_the_write(run: Runner, trace: Trace) -> None:
     async def main() -> None:
         p1, r2 = eio.Promise[int].create()
-        sink = RecordingSink()
-        sink.on_copy_bytes([Await(p1)])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Await(p1)])
         async with BufWrite.with_flow(sink) as t:
 
             async def flusher() -> None:
@@ -299,8 +216,10 @@ def test_flush_waits_for_the_write(run: Runner, trace: Trace) -> None:
 
 def test_multiple_flushes(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([YieldThen(Return(1)), YieldThen(Return(2)), YieldThen(Return(2)), YieldThen(Return(2))])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(
+            sink, [YieldThen(Return(1)), YieldThen(Return(2)), YieldThen(Return(2)), YieldThen(Return(2))]
+        )
         async with BufWrite.with_flow(sink) as t:
 
             def writer(data: str, label: str) -> Callable[[], Awaitable[None]]:
@@ -371,7 +290,7 @@ def test_flush_with_nothing_pending_does_not_suspend(run: Runner, trace: Trace) 
 
 def test_scheduling(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as t:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as t:
             t.schedule_bytes(b"one")
             t.string("two")
             await eio.fiber.yield_()
@@ -396,8 +315,8 @@ def test_scheduling(run: Runner, trace: Trace) -> None:
 
 def test_cancelled_while_the_sink_is_writing(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([Run(eio.fiber.await_cancel)])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Run(eio.fiber.await_cancel)])
 
         async def writing() -> None:
             async with BufWrite.with_flow(sink) as t:
@@ -439,7 +358,7 @@ def test_cancelled_while_waiting_for_data(run: Runner, trace: Trace) -> None:
 
 def test_invalid_offset(run: Runner) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as t:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as t:
             with pytest.raises(ValueError, match=r"^BufWrite\.string: off=100, length=-98 is outside the 2 available$"):
                 t.string("hi", off=100)
             with pytest.raises(ValueError, match=r"^BufWrite\.bytes: off=1, length=5 is outside the 4 available$"):
@@ -589,8 +508,8 @@ def test_drain(run: Runner, trace: Trace) -> None:
 
 def test_output_is_still_flushed_on_error(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([Return(1), YieldThen(Return(1))])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Return(1), YieldThen(Return(1))])
         async with BufWrite.with_flow(sink) as t:
             t.string("foo")
             raise Failure("Simulated error")
@@ -602,8 +521,8 @@ def test_output_is_still_flushed_on_error(run: Runner, trace: Trace) -> None:
 
 def test_output_is_not_flushed_if_cancelled(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([Run(eio.fiber.await_cancel)])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Run(eio.fiber.await_cancel)])
 
         async def writing() -> None:
             async with BufWrite.with_flow(sink) as t:
@@ -622,8 +541,8 @@ def test_output_is_not_flushed_if_cancelled(run: Runner, trace: Trace) -> None:
 
 def test_error_from_the_sink_propagates(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([Raise(eio.net.ConnectionReset("Simulated reset"))])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Raise(eio.net.ConnectionReset("Simulated reset"))])
         async with BufWrite.with_flow(sink) as t:
             t.string("foo")
             await eio.fiber.yield_()
@@ -666,8 +585,8 @@ def test_flushes_fail_when_the_writers_switch_finishes(run: Runner, trace: Trace
 
 def test_flushes_fail_when_with_flow_fails(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([Raise(Failure("Simulated IO error"))])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [Raise(Failure("Simulated IO error"))])
         async with eio.Switch.run() as sw:
             async with BufWrite.with_flow(sink) as t:
 
@@ -689,8 +608,8 @@ def test_flushes_fail_when_with_flow_fails(run: Runner, trace: Trace) -> None:
 
 def test_flush_succeeds_when_with_flow_ends_normally(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        sink = RecordingSink()
-        sink.on_copy_bytes([YieldThen(Return(2)), Return(1)])
+        sink = eio_mock.flow.make("flow")
+        eio_mock.flow.on_copy_bytes(sink, [YieldThen(Return(2)), Return(1)])
         async with eio.Switch.run() as sw:
             async with BufWrite.with_flow(sink) as t:
 
@@ -820,7 +739,7 @@ def test_only_one_fiber_may_await_a_batch(run: Runner) -> None:
 
 def test_with_flow_can_only_be_entered_once(run: Runner) -> None:
     async def main() -> None:
-        cm = BufWrite.with_flow(RecordingSink())
+        cm = BufWrite.with_flow(eio_mock.flow.make("flow"))
         async with cm:
             with pytest.raises(RuntimeError, match=r"^a BufWrite\.with_flow\(\) scope can only be entered once$"):
                 await cm.__aenter__()
@@ -830,7 +749,7 @@ def test_with_flow_can_only_be_entered_once(run: Runner) -> None:
 
 def test_writes_do_not_switch_fibers(run: Runner, trace: Trace) -> None:
     async def main() -> None:
-        async with BufWrite.with_flow(RecordingSink()) as w:
+        async with BufWrite.with_flow(eio_mock.flow.make("flow")) as w:
             async with eio.Switch.run() as sw:
 
                 async def other() -> None:
@@ -862,7 +781,9 @@ def encode(f: Callable[[BufWrite], None]) -> bytes:
     return t.serialize_to_bytes()
 
 
-def round_trip(run: Runner, x: object, write: Callable[[BufWrite], None], read: Callable[[BufRead], Awaitable[object]]) -> bytes:
+def round_trip(
+    run: Runner, x: object, write: Callable[[BufWrite], None], read: Callable[[BufRead], Awaitable[object]]
+) -> bytes:
     """Encode with ``write``, check ``read`` decodes ``x`` back (Eio's ``test``); return the encoding."""
     encoded = encode(write)
 

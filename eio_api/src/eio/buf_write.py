@@ -487,8 +487,9 @@ class BufWrite:
 
     def shift(self, n: int) -> None:
         """Report that the first ``n`` bytes of the last batch were written; wake the flushes now done."""
-        if n < 0 or n > self._received - self._written:
-            raise ValueError(f"BufWrite.shift: {n} bytes written, but only {self._received - self._written} were scheduled")
+        scheduled_bytes = self._received - self._written
+        if n < 0 or n > scheduled_bytes:
+            raise ValueError(f"BufWrite.shift: {n} bytes written, but only {scheduled_bytes} were scheduled")
         self._written += n
         scheduled = self._scheduled
         while n:

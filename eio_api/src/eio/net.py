@@ -1,8 +1,4 @@
-"""Networking (Eio's ``Net``).
-
-Only the error classes are here so far; addresses, sockets and the network
-functions are added below them.
-"""
+"""Networking (Eio's ``Net``): errors, addresses, socket Protocols and the network functions."""
 
 from __future__ import annotations
 
@@ -12,9 +8,9 @@ from __future__ import annotations
 from ._io_errors import (
     AddressLookupFailed,
     ConnectionFailure,
+    ConnectionFailureReason,
     ConnectionRefused,
     ConnectionReset,
-    ConnectionFailureReason,
     ConnectionTimeout,
     NetError,
 )
