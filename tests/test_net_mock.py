@@ -8,6 +8,7 @@ shutdown, extra domains, max_connections), and argument checks.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -735,3 +736,32 @@ def test_mock_network_is_a_network() -> None:
         "<mock listening socket l>",
         "<mock flow f>",
     )
+
+
+def test_run_server_in_real_threads(trace: Trace) -> None:
+    # Accept loops in three OS threads share the listening socket, the
+    # max_connections semaphore and the stop promise. Which thread takes
+    # which client varies, so only the totals are checked.
+    async def main() -> int:
+        sock = mock_listener(n_clients=6, n_domains=3)
+        stop, set_stop = eio.Promise[None].create()
+        lock = threading.Lock()
+        handled: list[str] = []
+
+        async def handler(flow: eio.net.StreamSocket, addr: eio.net.StreamAddr) -> None:
+            assert await eio.flow.read_all(flow) == b"Hi"
+            with lock:
+                handled.append(str(addr))
+                if len(handled) == 6:
+                    set_stop.resolve(None)
+
+        dm = eio_mock.domain_manager.threads()
+        await eio.net.run_server(sock, handler, additional_domains=(dm, 2), max_connections=2, stop=stop)
+        return len(set(handled))
+
+    assert eio_mock.backend.run(main) == 6
+    lines = trace.lines()
+    assert sorted(line for line in lines if "accepted" in line) == [
+        f"tcp/80: accepted connection from tcp:127.0.0.1:{30000 + i}" for i in range(6)
+    ]
+    assert sorted(line for line in lines if "closed" in line) == [f"flow{i}: closed" for i in range(6)]
