@@ -652,3 +652,24 @@ def test_a_source_returning_zero_is_reported(run: Runner) -> None:
         )
 
     run(main)
+
+
+def test_bench_bufread_still_runs(run: Runner) -> None:
+    """bench/bufread.py's eio and asyncio readers both read every line (no timing checked)."""
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import _common, bufread
+
+    chunks = bufread.make_input(5000)
+    assert b"".join(chunks).count(b"\n") == 5000
+    assert max(map(len, chunks)) == bufread.CHUNK
+    for fn in (bufread.eio_line, bufread.eio_lines):
+        assert fn(run, chunks, 5000).count == 5000
+    run_asyncio = _common.asyncio_runner().run
+    assert run_asyncio is not None
+    for afn in (bufread.asyncio_readline, bufread.asyncio_iter):
+        assert afn(run_asyncio, chunks, 5000).count == 5000

@@ -608,13 +608,15 @@ class BufRead:
 class Seq(Generic[T]):
     """An async iterator of parsed items (Eio's ``Buf_read.seq``); see `BufRead.seq`."""
 
-    __slots__ = ("_reader", "_parser", "_stop", "_expected")
+    __slots__ = ("_reader", "_parser", "_stop", "_expected", "_default_stop")
 
     def __init__(self, reader: BufRead, parser: Parser[T], stop: Parser[bool]) -> None:
         self._reader = reader
         self._parser = parser
         self._stop = stop
         self._expected = reader.consumed_bytes()
+        # With the default stop, buffered data means "not at the end": no call needed.
+        self._default_stop = stop is BufRead.at_end_of_input
 
     def __aiter__(self) -> Seq[T]:
         return self
@@ -626,7 +628,7 @@ class Seq(Generic[T]):
             raise RuntimeError(
                 f"Sequence is stale (expected to be used at offset {self._expected}, but stream is now at {now})"
             )
-        if await self._stop(r):
+        if not (self._default_stop and r.buffered_bytes()) and await self._stop(r):
             raise StopAsyncIteration
         item = await self._parser(r)
         self._expected = r.consumed_bytes()
