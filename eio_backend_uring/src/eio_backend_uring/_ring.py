@@ -1639,6 +1639,8 @@ class Ring:
         op's own completion (not with a cancel's, nor with a multishot op's
         intermediate ones flagged ``IORING_CQE_F_MORE``).
         """
+        if self._cq_u32[self._cq_tail_i] == self._cq_head and not self._backlog:
+            return []  # the common idle case, without the calls below
         out = self._take_cqes()
         if self._backlog:
             out = self._backlog + out
@@ -1655,6 +1657,8 @@ class Ring:
         If the callback raises, the completions not yet delivered are kept
         and come first next time. The callback may prepare new operations.
         """
+        if self._cq_u32[self._cq_tail_i] == self._cq_head and not self._backlog:
+            return 0
         out = self._take_cqes()
         if self._backlog:
             out = self._backlog + out
