@@ -15,6 +15,7 @@ MEMBERS = {
     "eio_api": "eio",
     "eio_mock": "eio_mock",
     "eio_main": "eio_main",
+    "eio_backend_uring": "eio_backend_uring",
 }
 
 

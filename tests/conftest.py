@@ -25,7 +25,7 @@ class Runner(Protocol):
 def _backends() -> list[tuple[str, Runner]]:
     backends: list[tuple[str, Runner]] = [("mock", eio_mock.backend.run)]
     try:
-        import eio_backend_uring  # pyright: ignore[reportMissingImports, reportUnknownVariableType] - optional member
+        import eio_backend_uring
 
         run_plain = getattr(eio_backend_uring, "run_plain", None)
         if run_plain is not None and getattr(eio_backend_uring, "unavailable_reason", lambda: "missing")() is None:

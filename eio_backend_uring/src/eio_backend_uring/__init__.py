@@ -8,3 +8,51 @@ No third-party binding is used. The backend registers itself under the ``eio``
 entry point group as ``uring``; it declares itself available only when
 :func:`eio_backend_uring._ring.unavailable_reason` returns ``None``.
 """
+
+from __future__ import annotations
+
+
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
+from ._plugin import unavailable_reason
+
+__all__ = ["UringUnavailable", "run", "run_plain", "unavailable_reason"]
+
+T = TypeVar("T")
+
+
+class UringUnavailable(RuntimeError):
+    """io_uring can't be used on this machine; the message says why."""
+
+
+def _check() -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        raise UringUnavailable(f"the io_uring backend can't run here: {reason}")
+
+
+def run(main: Callable[..., Awaitable[T]]) -> T:
+    """Run ``await main(env)`` on a new io_uring loop, with the full standard environment."""
+    _check()
+    from eio.lowlevel import coroutine_of
+
+    from ._env import UringEnv
+    from ._run import new_loop
+
+    env = UringEnv()
+    coro = coroutine_of(main, (env,), "eio_backend_uring.run")
+    loop, uring = new_loop()
+    try:
+        return cast(T, loop.run(coro))
+    finally:
+        uring.close()
+
+
+def run_plain(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``await fn()`` on a new io_uring loop without an environment (for tests and benchmarks)."""
+    _check()
+    from ._run import run_plain as _run_plain
+
+    return _run_plain(fn)

@@ -1,0 +1,39 @@
+"""The io_uring backend's entry point for `eio_main` (highest priority where io_uring works)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from eio.lowlevel import BackendInfo, BackendRegistry
+
+PRIORITY = 30
+
+
+def unavailable_reason() -> str | None:
+    """Why io_uring can't be used here, or None (see `_ring.unavailable_reason`)."""
+    if sys.platform != "linux":
+        return f"io_uring needs Linux (this is {sys.platform})"
+    from ._ring import unavailable_reason as ring_reason
+
+    return ring_reason()
+
+
+def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
+    from . import run
+
+    return run(main)
+
+
+def eio_register_backends(registry: BackendRegistry) -> None:
+    """Register the ``uring`` backend."""
+    registry.register(
+        BackendInfo(
+            name="uring",
+            priority=PRIORITY,
+            run=_run,
+            unavailable_reason=unavailable_reason,
+            distribution="eio-backend-uring",
+        )
+    )
