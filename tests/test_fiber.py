@@ -113,11 +113,8 @@ def test_first_both_succeed_combine_decides(run: Runner, trace: Trace) -> None:
     assert trace.lines() == ["b"]
 
 
-def _stream(capacity: int) -> Any:
-    stream_cls = getattr(eio, "Stream", None)
-    if stream_cls is None:
-        pytest.skip("eio.Stream is not available yet")
-    return stream_cls(capacity)
+def _stream(capacity: int) -> eio.Stream[str]:
+    return eio.Stream[str](capacity)
 
 
 def test_first_stream_take_race_both(run: Runner, trace: Trace) -> None:

@@ -470,3 +470,21 @@ def test_a_switch_used_from_another_threads_loop(run: Runner) -> None:
         (RuntimeError, "Switch accessed from wrong domain!"),
         (RuntimeError, "Switch accessed from wrong domain!"),
     ]
+
+
+def test_a_coroutine_passed_to_fork_on_an_unusable_switch(run: Runner, unraisables: Unraisables) -> None:
+    async def main() -> None:
+        async with eio.Switch.run() as finished:
+            pass
+        with pytest.raises(eio.Cancelled):
+            async with eio.Switch.run() as sw:
+                sw.fail(eio.Cancelled(Failure("off")))
+                for switch in (sw, finished):
+                    for fork in (eio.fiber.fork, eio.fiber.fork_daemon, eio.fiber.fork_promise):
+                        with pytest.raises(TypeError, match=COROUTINE_NOT_FUNCTION):
+                            fork(switch, cast(Any, nothing()))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(main)
+        collect_and_check(unraisables, caught)

@@ -264,3 +264,25 @@ def test_sleep_then_sleep_forever_is_a_deadlock(trace: Trace) -> None:
     except eio_mock.DeadlockDetected:
         eio.traceln("Never finished")
     assert trace.lines() == ["mock time is now 2", "Timeout done", "Never finished"]
+
+
+def test_with_timeout_starts_the_timer_first(trace: Trace) -> None:
+    # A zero timeout fires at the first fiber switch in fn, as in Eio.
+    async def main(env: MockEnv) -> str:
+        async def quick() -> str:
+            eio.traceln("quick runs")
+            return "quick"
+
+        async def yields() -> str:
+            eio.traceln("yielding")
+            await eio.fiber.yield_()
+            eio.traceln("not reached")
+            return "slow"
+
+        assert await eio.time.with_timeout(env.mono_clock, 0.0, quick) == "quick"
+        return await eio.time.with_timeout(env.mono_clock, 0.0, yields)
+
+    ex = run_full_raises(main)
+    assert type(ex) is eio.time.Timeout
+    assert str(ex) == "timed out after 0s"
+    assert trace.lines() == ["quick runs", "yielding"]

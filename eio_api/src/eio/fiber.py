@@ -59,12 +59,18 @@ def fork(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpac
     caller continues. If it raises, ``sw`` fails (and so is cancelled). If
     ``sw`` is already cancelled, ``fn`` is not run at all.
     """
-    sw.check_our_domain()
+    try:
+        sw.check_our_domain()
+    except BaseException:
+        check_async_fns((fn,), "eio.fiber.fork")  # a coroutine given by mistake: report it, and close it
+        raise
     cc = sw.cancel_context
     if cc.state == ON:
         coro = coroutine_of(fn, args, "eio.fiber.fork")
         sw.inc_fibers()
         fork_raw(cc, coro, sw.fiber_exit)
+    else:
+        check_async_fns((fn,), "eio.fiber.fork")  # misuse is reported even when fn is not run
 
 
 def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
@@ -73,13 +79,19 @@ def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args
     Once only daemon fibers remain in ``sw``, they are cancelled (that
     cancellation is not reported as an error). A daemon that returns just ends.
     """
-    sw.check_our_domain()
+    try:
+        sw.check_our_domain()
+    except BaseException:
+        check_async_fns((fn,), "eio.fiber.fork_daemon")  # a coroutine given by mistake: report it, and close it
+        raise
     cc = sw.cancel_context
     if cc.state == ON:
         coro = coroutine_of(fn, args, "eio.fiber.fork_daemon")
         sw.inc_fibers()
         sw._daemons += 1  # pyright: ignore[reportPrivateUsage] - Switch's accounting, owned by this module too
         fork_raw(cc, coro, sw.daemon_exit)
+    else:
+        check_async_fns((fn,), "eio.fiber.fork_daemon")
 
 
 def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Unpack[Ts]) -> Promise[T]:
@@ -88,10 +100,15 @@ def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Un
     An error goes to the promise, not to the switch. If ``sw`` is already
     cancelled, ``fn`` is not run and the promise holds `Cancelled`.
     """
-    sw.check_our_domain()
+    try:
+        sw.check_our_domain()
+    except BaseException:
+        check_async_fns((fn,), "eio.fiber.fork_promise")  # a coroutine given by mistake: report it, and close it
+        raise
     p, r = Promise[T].create()
     cc = sw.cancel_context
     if cc.state != ON:
+        check_async_fns((fn,), "eio.fiber.fork_promise")
         error = sw.get_error()
         assert error is not None
         r.resolve_error(error)

@@ -53,10 +53,14 @@ async def sleep(clock: Clock, seconds: float) -> None:
 
 
 async def with_timeout(clock: Clock, seconds: float, fn: Callable[[], Awaitable[T]]) -> T:
-    """Run ``fn()``, cancelling it and raising `Timeout` if it takes longer than ``seconds``."""
+    """Run ``fn()``, cancelling it and raising `Timeout` if it takes longer than ``seconds``.
+
+    As in Eio, the timer starts first and ``fn`` runs in the calling fiber, so
+    a timeout of 0 lets ``fn`` run until it first switches fibers.
+    """
 
     async def timer() -> T:
         await sleep(clock, seconds)
         raise Timeout(f"timed out after {seconds:g}s")
 
-    return await first(fn, timer)
+    return await first(timer, fn)

@@ -114,9 +114,10 @@ def check_async_fns(fns: Iterable[object], who: str) -> None:
 
     Every coroutine object among them is closed first, since none will run.
     """
-    errors = [_coroutine_given(f, who) for f in fns if type(f) is _CoroutineType]
-    if errors:
-        raise errors[0]
+    for f in fns:
+        if type(f) is _CoroutineType:
+            errors = [_coroutine_given(g, who) for g in fns if type(g) is _CoroutineType]
+            raise errors[0]
 
 
 def fork_raw(cc: CancelContext, coro: Coroutine[Any, Any, Any], on_exit: ExitFn) -> Fiber:
