@@ -47,6 +47,10 @@ BytesLike = builtins.bytes | bytearray | memoryview
 
 _Chunk = builtins.bytes | memoryview
 
+# The class `bytes`, under a name that the method `BufWrite.bytes` does not
+# hide and that costs one global lookup on the hot path.
+_BYTES = builtins.bytes
+
 _ACTIVE = 0
 _PAUSED = 1
 _CLOSED = 2
@@ -124,7 +128,8 @@ class BufWrite:
     __slots__ = (
         "_buf",
         "_size",
-        "_free",
+        "_limit",
+        "_fast",
         "_scheduled",
         "_flushes",
         "_received",
@@ -140,7 +145,13 @@ class BufWrite:
             raise ValueError(f"BufWrite: initial_size must not be negative, got {initial_size}")
         self._buf = bytearray()  # bytes written to the current buffer but not yet scheduled
         self._size = initial_size  # capacity of the current buffer
-        self._free = initial_size  # room left in it (it also holds scheduled bytes until written)
+        # How long `_buf` may grow: the buffer's capacity minus what it holds
+        # that was already scheduled but not yet written (as in Eio, where
+        # those bytes occupy the front of the same buffer).
+        self._limit = initial_size
+        # True while a write needs no check and no wake-up: the writer is not
+        # closed and no fiber waits in `await_batch` (or the writer is paused).
+        self._fast = True
         self._scheduled: deque[_Chunk] = deque()  # what the sink gets next, in order
         self._flushes: deque[tuple[int, Resolver[None]]] = deque()  # (bytes received when asked, waiter)
         self._received = 0  # total bytes scheduled
@@ -180,20 +191,27 @@ class BufWrite:
 
     # -- waking the writer fiber ------------------------------------------------
 
+    def _update_fast(self) -> None:
+        state = self._state
+        self._fast = state != _CLOSED and (self._waiter is None or state == _PAUSED)
+
     def _wake_writer(self) -> None:
         fiber = self._waiter
         if fiber is not None and self._state != _PAUSED:
             self._waiter = None
+            self._update_fast()
             fiber.wake()
 
     def _register(self, fiber: Fiber) -> None:
         self._waiter = fiber
+        self._update_fast()
         fiber.cancel_fn = self._cancel_wait
 
     def _cancel_wait(self, error: Cancelled) -> None:
         fiber = self._waiter
         if fiber is not None:
             self._waiter = None
+            self._update_fast()
             fiber.wake_error(error)
 
     # -- buffer management ----------------------------------------------------
@@ -204,24 +222,33 @@ class BufWrite:
         if buf:
             # The bytearray is never touched again, so the sink can get a view of it.
             self._scheduled.append(memoryview(buf))
-            self._received += len(buf)
+            n = len(buf)
+            self._received += n
+            self._limit -= n
             self._buf = bytearray()
 
-    def _new_buffer(self, n: int) -> None:
-        """Start a new buffer with room for at least ``n`` bytes."""
-        self._flush_buffer()
-        if n > self._size:
-            self._size = n
-        self._free = self._size
-
     def _append(self, data: builtins.bytes | bytearray | memoryview) -> None:
-        # The shared tail of every copying write; the callers checked the state.
+        # The tail of every copying write. Writes are frequent and cheap: in
+        # the common case a flag, a length check and a bytearray append.
+        if self._fast:
+            buf = self._buf
+            if len(buf) + len(data) <= self._limit:
+                buf += data
+                return
+        self._append_slow(data)
+
+    def _append_slow(self, data: builtins.bytes | bytearray | memoryview) -> None:
+        if self._state == _CLOSED:
+            raise _closed_error()
         n = len(data)
         if n:
-            if n > self._free:
-                self._new_buffer(n)
+            if len(self._buf) + n > self._limit:
+                # Start a new buffer, as large as the old one or as the write.
+                self._flush_buffer()
+                if n > self._size:
+                    self._size = n
+                self._limit = self._size
             self._buf += data
-            self._free -= n
             if self._waiter is not None:
                 self._wake_writer()
 
@@ -233,21 +260,17 @@ class BufWrite:
         ``off`` and ``length`` select part of ``s`` (in characters for a
         `str`, in bytes otherwise); the part must lie inside ``s``.
         """
-        if self._state == _CLOSED:
-            raise _closed_error()
         if type(s) is str:
             if off or length is not None:
                 s = s[off : _check_slice(len(s), off, length, "string")]
             data = s.encode()
-            # Inline copy of `_append`: this is the hot path.
-            n = len(data)
-            if n:
-                if n > self._free:
-                    self._new_buffer(n)
-                self._buf += data
-                self._free -= n
-                if self._waiter is not None:
-                    self._wake_writer()
+            # `_append`, inlined: this is the hot path.
+            if self._fast:
+                buf = self._buf
+                if len(buf) + len(data) <= self._limit:
+                    buf += data
+                    return
+            self._append_slow(data)
         else:
             self._append(_bytes_slice(s, off, length, "string"))
 
@@ -256,14 +279,19 @@ class BufWrite:
 
         ``off`` and ``length`` select part of ``b``; the part must lie inside ``b``.
         """
-        if self._state == _CLOSED:
-            raise _closed_error()
-        self._append(_bytes_slice(b, off, length, "bytes"))
+        if type(b) is _BYTES and not off and length is None:
+            # `_append`, inlined: this is the hot path.
+            if self._fast:
+                buf = self._buf
+                if len(buf) + len(b) <= self._limit:
+                    buf += b
+                    return
+            self._append_slow(b)
+        else:
+            self._append(_bytes_slice(b, off, length, "bytes"))
 
     def char(self, c: str | builtins.bytes) -> None:
         """Copy one character: a `str` of length 1 (as UTF-8) or a `bytes` of length 1."""
-        if self._state == _CLOSED:
-            raise _closed_error()
         if len(c) != 1:
             raise ValueError(f"BufWrite.char expects a single character, got {c!r}")
         if type(c) is str:
@@ -279,8 +307,6 @@ class BufWrite:
         A single mapping argument is used for ``%(name)s`` formats. Unlike
         Eio's ``printf``, nothing is flushed: call `flush` for that.
         """
-        if self._state == _CLOSED:
-            raise _closed_error()
         if len(args) == 1 and isinstance(args[0], Mapping):
             text = fmt % args[0]
         else:
@@ -288,8 +314,6 @@ class BufWrite:
         self._append(text.encode())
 
     def _packed(self, pack: Callable[[Any], builtins.bytes], value: object, who: str) -> None:
-        if self._state == _CLOSED:
-            raise _closed_error()
         try:
             data = pack(value)
         except (struct.error, OverflowError, AttributeError):
@@ -299,7 +323,13 @@ class BufWrite:
                 raise ValueError(f"BufWrite.{who}: {value!r} is out of range") from None
             kind = "a number" if float in expected else "an int"
             raise TypeError(f"BufWrite.{who} expects {kind}, not {type(value).__name__}") from None
-        self._append(data)
+        # `_append`, inlined: numbers are often written many at a time.
+        if self._fast:
+            buf = self._buf
+            if len(buf) + len(data) <= self._limit:
+                buf += data
+                return
+        self._append_slow(data)
 
     def uint8(self, n: int) -> None:
         """Copy ``n`` (0 to 255) as one byte."""
@@ -403,7 +433,7 @@ class BufWrite:
 
     def free_bytes_in_buffer(self) -> int:
         """How many more bytes fit in the current buffer before a new one is started."""
-        return self._free
+        return self._limit - len(self._buf)
 
     def pending_bytes(self) -> int:
         """How many bytes were written but have not yet been reported written to the sink."""
@@ -426,11 +456,13 @@ class BufWrite:
         """
         if self._state == _ACTIVE:
             self._state = _PAUSED
+            self._update_fast()
 
     def unpause(self) -> None:
         """Resume handing out data after `pause`."""
         if self._state == _PAUSED:
             self._state = _ACTIVE
+            self._update_fast()
             if self.has_pending_output():
                 self._wake_writer()
 
@@ -452,6 +484,7 @@ class BufWrite:
     def close(self) -> None:
         """Close the writer: later writes raise `WriterClosed`; what was written is still sent."""
         self._state = _CLOSED
+        self._fast = False
         self._flush_buffer()
         self._wake_writer()
 
@@ -502,7 +535,7 @@ class BufWrite:
                 scheduled[0] = memoryview(first)[n:]
                 break
         if not scheduled and not self._buf:
-            self._free = self._size  # everything was written: reuse the buffer from the start
+            self._limit = self._size  # everything was written: reuse the buffer from the start
         flushes = self._flushes
         written = self._written
         while flushes and flushes[0][0] <= written:
