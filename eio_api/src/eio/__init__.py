@@ -7,6 +7,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 
 from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
 from . import buf_write, fs, net, process
+from . import file
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
@@ -23,6 +24,7 @@ from ._flow._errors import EndOfFile
 from ._io_errors import Io
 from .buf_read import BufRead
 from .buf_write import BufWrite
+from .path import Path
 from .domain_manager import DomainManager
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Mutex",
     "MutexPoisoned",
     "NoLoopRunning",
+    "Path",
     "Pool",
     "Promise",
     "ReleaseHook",
@@ -53,6 +56,7 @@ __all__ = [
     "cancel",
     "domain_manager",
     "fiber",
+    "file",
     "flow",
     "fs",
     "lowlevel",
