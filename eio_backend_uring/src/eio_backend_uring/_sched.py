@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import socket
 import threading
 from collections.abc import Callable
 from typing import Final
@@ -25,9 +27,11 @@ from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
 from ._ring import Ring
 
-# user_data values: 0 is the eventfd's READ; cancels count down from the top;
-# operations count up from 1.
+# user_data values: 0 is the eventfd's READ, 1 the signal wake-up socket's
+# READ; operations count up from 16; cancels use the top of the range.
 _EVENTFD_UD: Final = 0
+_SIGNAL_UD: Final = 1
+_FIRST_OP_UD: Final = 16
 _CANCEL_BASE: Final = 1 << 62
 
 
@@ -46,20 +50,56 @@ def _other_threads_alive() -> bool:
 class Uring:
     """One domain's ring plus the bookkeeping that maps completions to fibers."""
 
-    __slots__ = ("ring", "_ops", "_cancels", "_next_ud", "_next_cancel", "_efd", "_efd_buf", "_sleeping", "closed")
+    __slots__ = (
+        "ring",
+        "_ops",
+        "_cancels",
+        "_next_ud",
+        "_next_cancel",
+        "_efd",
+        "_efd_buf",
+        "_sleeping",
+        "_signal_socks",
+        "_signal_buf",
+        "_old_wakeup_fd",
+        "closed",
+    )
 
     def __init__(self, entries: int = 256) -> None:
         self.ring = Ring(entries)
         self._ops: dict[int, Fiber | Callable[[int], None]] = {}
         # Operations asked to cancel, and the error to raise if they were.
         self._cancels: dict[int, BaseException] = {}
-        self._next_ud = 1
+        self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
         self.closed = False
         self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+        self._signal_socks: tuple[socket.socket, socket.socket] | None = None
+        self._signal_buf = bytearray(64)
+        self._old_wakeup_fd = -1
+        if threading.current_thread() is threading.main_thread():
+            self._watch_signals()
+
+    def _watch_signals(self) -> None:
+        # Python runs signal handlers on the main thread only, between
+        # bytecodes. The kernel may deliver a signal to another thread, which
+        # would leave the main thread asleep in io_uring_enter with the handler
+        # pending; with a wake-up fd, CPython writes a byte to it whatever thread
+        # got the signal, and the READ kept in the ring ends the wait.
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        try:
+            self._old_wakeup_fd = signal.set_wakeup_fd(w.fileno(), warn_on_full_buffer=False)
+        except ValueError:  # not the main interpreter
+            r.close()
+            w.close()
+            return
+        self._signal_socks = (r, w)
+        self.ring.prep_read(_SIGNAL_UD, r.fileno(), self._signal_buf)
 
     # -- Poller ----------------------------------------------------------------
 
@@ -102,12 +142,21 @@ class Uring:
             self.closed = True
             self.ring.close()
             os.close(self._efd)
+            socks = self._signal_socks
+            if socks is not None:
+                self._signal_socks = None
+                signal.set_wakeup_fd(self._old_wakeup_fd)
+                socks[0].close()
+                socks[1].close()
 
     # -- operations ---------------------------------------------------------------
 
     def _complete(self, user_data: int, res: int, flags: int) -> None:
-        if user_data == _EVENTFD_UD:
-            self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+        if user_data < _FIRST_OP_UD:
+            if user_data == _EVENTFD_UD:
+                self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+            elif user_data == _SIGNAL_UD and self._signal_socks is not None:
+                self.ring.prep_read(_SIGNAL_UD, self._signal_socks[0].fileno(), self._signal_buf)
             return
         if user_data >= _CANCEL_BASE:
             return  # a cancel's own completion: the target reports by itself
