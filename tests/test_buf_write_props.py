@@ -39,7 +39,7 @@ ops_strategy = st.lists(
         st.tuples(st.just("string"), st.text(max_size=20)),
         st.tuples(st.just("bytes"), st.binary(max_size=40)),
         st.tuples(st.just("schedule"), st.binary(max_size=40)),
-        st.tuples(st.just("char"), st.characters()),
+        st.tuples(st.just("char"), st.characters(exclude_categories=("Cs",))),  # no lone surrogates: not UTF-8
         st.tuples(st.just("double"), st.floats(allow_nan=False)),
         st.sampled_from(list(_NUMBERS)).flatmap(
             lambda name: st.tuples(st.just(name), st.integers(_NUMBERS[name][1], _NUMBERS[name][2]))
