@@ -640,3 +640,18 @@ def test_a_scope_can_be_entered_once(run: Runner) -> None:
                 pass
 
     run(main)
+
+
+def test_cancel_sub_cancels_only_its_block(run: Runner, trace: Trace) -> None:
+    async def main() -> None:
+        with eio.cancel.sub() as cc:
+            cc.cancel(Failure("inner only"))
+            try:
+                await eio.fiber.yield_()
+            except eio.Cancelled as ex:
+                eio.traceln(f"inner: {ex}")
+        await eio.fiber.yield_()
+        eio.traceln("outer still on:", not eio.fiber.is_cancelled())
+
+    run(main)
+    assert trace.lines() == ["inner: Cancelled: Failure('inner only')", "outer still on: True"]
