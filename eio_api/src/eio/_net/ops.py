@@ -7,6 +7,7 @@ exception notes (``connecting to tcp:127.0.0.1:80``), as Eio's
 
 from __future__ import annotations
 
+import errno
 import inspect
 import socket
 from collections.abc import Awaitable, Callable, Sequence
@@ -138,6 +139,14 @@ async def accept_fork(
 
 # -- servers ------------------------------------------------------------------------
 
+# Accept errors that say nothing about the listening socket itself: the process
+# or the system ran out of descriptors or memory, or a client gave up before it
+# was accepted. `run_server` reports them to ``on_error`` and goes on accepting
+# (a backend may pause before its next accept); any other accept error ends it.
+_TRANSIENT_ACCEPT_ERRNOS = frozenset(
+    {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EPROTO}
+)
+
 
 @overload
 async def run_server(
@@ -175,6 +184,12 @@ async def run_server(
     ``additional_domains=(domain_mgr, n)`` runs ``n`` more accept loops, each
     in a new domain: then ``handler`` must only use thread-safe values.
 
+    An error accepting a connection ends `run_server`, except one that says
+    nothing about ``sock`` itself (out of file descriptors or memory, EMFILE,
+    ENFILE, ENOBUFS, ENOMEM; a client that gave up, ECONNABORTED): given an
+    ``on_error``, that is reported to it, with the note ``accepting a
+    connection``, and the server goes on.
+
     ``stop``: when this promise is resolved, stop accepting, wait for the
     connections in progress to finish, and return the promise's value. To
     stop at once, cancel the calling fiber instead. Without ``stop``,
@@ -195,7 +210,16 @@ async def run_server(
     async def accept_loop(sw: Switch) -> NoReturn:
         while True:
             await connections.acquire()
-            await accept_fork(sw, sock, handle, on_error)
+            try:
+                await accept_fork(sw, sock, handle, on_error)
+            except Io as ex:
+                # Only accepting can raise here: a handler's errors stay in its fiber.
+                connections.release()
+                if on_error is None or ex.errno not in _TRANSIENT_ACCEPT_ERRNOS:
+                    raise
+                ex.add_note("accepting a connection")
+                await _report(on_error, ex)
+                await fiber.yield_()
 
     async def server_loop(sw: Switch) -> Any:
         if stop is None:
