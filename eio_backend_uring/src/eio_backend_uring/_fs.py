@@ -646,6 +646,10 @@ class UringDir:
                 old_fd, old_leaf, old_owned = await self._parent(old_path)
                 try:
                     new_fd, new_leaf, new_owned = await new_dir._parent(new_path)
+                    if new_fd == AT_FDCWD:
+                        # Ring.prep_renameat packs the new dirfd into an unsigned field,
+                        # which can't hold AT_FDCWD: name the directory by a descriptor.
+                        new_fd = new_owned = await _openat2(AT_FDCWD, ".", _O_PATH_DIR, 0, 0)
                     try:
                         check_cancelled()
                         u = uring()
