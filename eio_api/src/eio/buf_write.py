@@ -18,8 +18,10 @@ Writing never switches fibers; only `flush` (and the low-level
 
 Buffers: writes go into a buffer of ``initial_size`` bytes; a write that
 does not fit starts a new buffer, as large as the old one or as the write,
-whichever is larger. The old buffer is sent as it is. Once everything has
-been written to the sink, the current buffer is reused from the start.
+whichever is larger. The old buffer is sent as it is, without copying. Bytes
+scheduled from a buffer count against its room until the sink has written
+them; then the whole capacity is available again (as in Eio, where the
+buffer is reused from its start).
 """
 
 from __future__ import annotations
