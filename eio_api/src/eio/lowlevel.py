@@ -24,6 +24,7 @@ from ._core._loop import (
 )
 from ._core._threads import ThreadDomainManager, run_in_systhread
 from ._core._trace import trace_prefix
+from ._io_errors import add_context, from_oserror
 from ._core._traps import coroutine_of, fork_raw, suspend, suspend_unchecked, wait, yield_
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "current_loop",
     "current_loop_or_none",
     "fork_raw",
+    "from_oserror",
+    "add_context",
     "run_in_systhread",
     "sleep_until_monotonic",
     "suspend",
