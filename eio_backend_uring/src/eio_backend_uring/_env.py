@@ -8,6 +8,7 @@ import eio
 from eio.lowlevel import ThreadDomainManager
 
 from ._fd import FdFlow, SecureRandom
+from ._process import UringProcessManager
 from ._run import new_loop
 
 
@@ -41,4 +42,5 @@ class UringEnv:
     mono_clock: eio.time.MonoClock = field(default_factory=eio.time.MonoClock)
     secure_random: SecureRandom = field(default_factory=SecureRandom)
     debug: Debug = field(default_factory=Debug)
+    process_mgr: UringProcessManager = field(default_factory=UringProcessManager)
     backend_id: str = "uring"
