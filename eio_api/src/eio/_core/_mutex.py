@@ -69,7 +69,9 @@ class Mutex:
         Raises `Mutex.Poisoned` if the mutex is or becomes poisoned, and
         `Cancelled` if the fiber is cancelled while waiting.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             state = self._state
             if state == _UNLOCKED:
                 self._state = _LOCKED
@@ -85,6 +87,8 @@ class Mutex:
             else:
                 self._waiters.append(fiber)
                 fiber.cancel_fn = self._cancel_waiter(fiber)
+        finally:
+            lock.release()
         # The unlocker hands us the lock (the state stays locked), or poisoning
         # wakes us with the error.
         await wait()
@@ -110,7 +114,9 @@ class Mutex:
         `RuntimeError` and poisons the mutex. Unlocking a poisoned mutex
         raises `Mutex.Poisoned`.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             state = self._state
             if state == _LOCKED:
                 if not self._waiters:
@@ -124,6 +130,8 @@ class Mutex:
                 raise error
             else:
                 raise self._poisoned()
+        finally:
+            lock.release()
         fiber.wake_threadsafe(None)
 
     def _poison(self, error: BaseException) -> None:

@@ -46,7 +46,9 @@ class Semaphore:
 
     async def acquire(self) -> None:
         """Take one unit, waiting until one is free. `Cancelled` if cancelled while waiting."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._value > 0:
                 self._value -= 1
                 return
@@ -59,15 +61,21 @@ class Semaphore:
             else:
                 self._waiters.append(fiber)
                 fiber.cancel_fn = self._cancel_waiter(fiber)
+        finally:
+            lock.release()
         await wait()
 
     def release(self) -> None:
         """Give back one unit: to the longest-waiting fiber if there is one. Safe from any thread."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if not self._waiters:
                 self._value += 1
                 return
             fiber = self._waiters.popleft()
+        finally:
+            lock.release()
         fiber.wake_threadsafe(None)
 
     async def __aenter__(self) -> None:
