@@ -8,6 +8,7 @@ that each pending operation finishes promptly with `Cancelled`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,11 @@ class CancelContext:
         """
         if self.state == FINISHED:
             raise ContextFinished("Cancellation context finished!")
+        if getattr(self.loop, "thread_id", None) != threading.get_ident():
+            # Its fibers' cancel functions may only run on their own loop's
+            # thread: from another one they would queue fibers on a loop that
+            # is never told (Eio: "wrong domain").
+            raise RuntimeError("Cancellation context accessed from wrong domain!")
         fibers: list[Fiber] = []
         self._mark(reason, fibers)
         if not fibers:

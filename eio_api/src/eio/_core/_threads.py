@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from ._cancel import Cancelled
 from ._fiber import Fiber
-from ._loop import Loop, current_loop
+from ._loop import Loop, current_fiber, current_loop
 from ._promise import Promise
 from ._traps import suspend
 
@@ -108,6 +108,8 @@ class ThreadDomainManager:
         """Run ``await fn()`` in a new domain and return its result (or raise its error)."""
         from ..fiber import first  # the fiber module builds on this package
 
+        # As Eio's Suspend.enter: a caller already cancelled starts no domain.
+        current_fiber().cc.check()
         parent = current_loop()
         result, resolver = Promise[T].create()
         stop, stopper = Promise[BaseException].create()
@@ -141,7 +143,9 @@ class ThreadDomainManager:
         try:
             return await result
         except Cancelled as ex:
-            stopper.try_resolve(ex)
+            # The domain's fiber is cancelled by what cancelled us, not by our
+            # Cancelled (which would show up as a Cancelled of a Cancelled).
+            stopper.try_resolve(ex.reason)
             from ._scopes import protect
 
             with protect():
