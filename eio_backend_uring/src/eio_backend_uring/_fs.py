@@ -63,7 +63,6 @@ _CREATE_FLAGS: Final[dict[str, int]] = {
     "exclusive": os.O_CREAT | os.O_EXCL,
 }
 _WHENCE: Final[dict[str, int]] = {"set": os.SEEK_SET, "cur": os.SEEK_CUR, "end": os.SEEK_END}
-_SEEK_SET: Final = os.SEEK_SET
 _SEEK_CUR: Final = os.SEEK_CUR
 _READ_CHUNK: Final = 65536
 
@@ -194,15 +193,17 @@ class UringFile:
     when garbage-collected.
     """
 
-    __slots__ = ("_fd", "_label", "_hook", "_users", "_closing")
+    __slots__ = ("_fd", "_label", "_hook", "_users", "_closing", "_at_start")
 
     def __init__(self, fd: int, label: str) -> None:
-        """Take ownership of the open descriptor ``fd``; ``label`` names it in messages."""
+        """Take ownership of the freshly opened descriptor ``fd``; ``label`` names it in messages."""
         self._fd = fd
         self._label = label
         self._hook: eio.ReleaseHook | None = None
         self._users = 0
         self._closing = False
+        # The position is 0 until something may have moved it: read_all then needs no lseek.
+        self._at_start = True
 
     def __repr__(self) -> str:
         state = "closed" if self._fd < 0 else f"fd={self._fd}"
@@ -228,6 +229,7 @@ class UringFile:
         """The descriptor (`ValueError` once closed)."""
         if self._closing:
             raise _closed(f"file {self._label}")
+        self._at_start = False
         return self._fd
 
     def _use(self) -> int:
@@ -265,6 +267,7 @@ class UringFile:
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at the file position; `eio.EndOfFile` at the end."""
         fd = self._use()
+        self._at_start = False
         try:
             check_cancelled()
             u = uring()
@@ -294,7 +297,8 @@ class UringFile:
         try:
             try:
                 st = os.fstat(fd)
-                pos = os.lseek(fd, 0, _SEEK_CUR) if st.st_size else 0
+                pos = 0 if self._at_start or not st.st_size else os.lseek(fd, 0, _SEEK_CUR)
+                self._at_start = False
             except OSError as ex:
                 raise from_oserror(ex) from ex
             left = st.st_size - pos if _stat.S_ISREG(st.st_mode) else -1
@@ -358,6 +362,8 @@ class UringFile:
 
     async def _write(self, bufs: Sequence[bytes | memoryview], offset: int) -> int:
         fd = self._use()
+        if offset < 0:
+            self._at_start = False
         try:
             check_cancelled()
             u = uring()
@@ -390,6 +396,7 @@ class UringFile:
     async def seek(self, offset: int, whence: SeekWhence, /) -> int:
         """Move the file position (``lseek``, which never blocks); return it."""
         fd = self._use()
+        self._at_start = False
         try:
             check_cancelled()
             return os.lseek(fd, offset, _WHENCE[whence])
