@@ -26,6 +26,7 @@ from .buf_read import BufRead
 from .buf_write import BufWrite
 from .path import Path
 from .domain_manager import DomainManager
+from .stdenv import Stdenv
 
 __all__ = [
     "AlreadyResolved",
@@ -47,6 +48,7 @@ __all__ = [
     "ReleaseHook",
     "Resolver",
     "Semaphore",
+    "Stdenv",
     "Stream",
     "StreamClosed",
     "Switch",
