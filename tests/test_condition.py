@@ -425,3 +425,17 @@ def test_await_with_unlocked_mutex_is_an_error(run: Runner) -> None:
         assert repr(cond) == "<Condition, 0 waiting>"
 
     run(main)
+
+
+def test_loop_no_mutex_needs_an_async_update(run: Runner) -> None:
+    async def main() -> None:
+        cond = eio.Condition()
+
+        def sync_update() -> int:
+            return 1
+
+        with pytest.raises(TypeError, match="^eio.Condition.loop_no_mutex expects an async function, but "):
+            await cond.loop_no_mutex(sync_update)  # pyright: ignore[reportArgumentType] - the misuse under test
+        assert repr(cond) == "<Condition, 0 waiting>"
+
+    run(main)

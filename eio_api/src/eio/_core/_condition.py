@@ -28,7 +28,7 @@ from ._fiber import Fiber
 from ._loop import current_fiber
 from ._mutex import Mutex
 from ._scopes import protect
-from ._traps import wait
+from ._traps import coroutine_of, wait
 
 T = TypeVar("T")
 
@@ -184,7 +184,7 @@ class Condition:
             entry = _LoopEntry((fiber, _FIRST))
             waiters.append(entry)
             try:
-                result = await update()
+                result = await coroutine_of(update, (), "eio.Condition.loop_no_mutex")
             except BaseException:
                 self._remove(entry)
                 raise
