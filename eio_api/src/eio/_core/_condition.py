@@ -61,9 +61,10 @@ def _wake(fiber: Fiber) -> None:
 class Condition:
     """A condition variable: fibers wait until another fiber (or thread) calls `broadcast`.
 
-    Use it in a loop that re-checks the condition, holding a `Mutex` that
-    protects the state (`await_`), or, within one domain, without one
-    (`await_no_mutex`, `loop_no_mutex`).
+    Use it in a loop that re-checks the condition: holding a `Mutex` that
+    protects the state (`await_`); or without a mutex, with `loop_no_mutex`
+    (which registers before each check, so it misses no broadcast) or, within
+    one domain only, `await_no_mutex`.
     """
 
     __slots__ = ("_waiters",)
