@@ -1,0 +1,162 @@
+"""examples/echo_server.py as a real process: 100 concurrent clients, then a graceful SIGINT."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+uring = pytest.importorskip("eio_backend_uring")
+if uring.unavailable_reason() is not None:
+    pytest.skip(f"io_uring is unavailable: {uring.unavailable_reason()}", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "echo_server.py"
+
+# Runs the example as __main__. Until the backend's environment has `net`, it
+# passes the example a stand-in env: the real one plus a `UringNetwork`.
+BOOTSTRAP = f"""
+import runpy, sys
+import eio_backend_uring
+from eio_backend_uring._net import UringNetwork
+
+real_run = eio_backend_uring.run
+
+class StandInEnv:
+    def __init__(self, env):
+        self._env = env
+        self.net = UringNetwork()
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+def run(main):
+    return real_run(lambda env: main(env if hasattr(env, "net") else StandInEnv(env)))
+
+eio_backend_uring.run = run
+sys.argv = [{str(EXAMPLE)!r}, "0"]
+runpy.run_path({str(EXAMPLE)!r}, run_name="__main__")
+"""
+
+TIMEOUT = 30.0
+
+
+class Server:
+    """The example running as a child process; stderr lines arrive on a queue."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", BOOTSTRAP],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.port = int(self.proc.stdout.readline())
+        self.log: queue.Queue[str] = queue.Queue()
+        self._stderr = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr.start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.put(line.rstrip("\n"))
+
+    def wait_for_log(self, prefix: str) -> str:
+        """The next stderr line starting with ``prefix`` (skipping others)."""
+        while True:
+            line = self.log.get(timeout=TIMEOUT)
+            if line.startswith(prefix):
+                return line
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    try:
+        yield s
+    finally:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+        assert s.proc.stdout is not None and s.proc.stderr is not None
+        s.proc.stdout.close()
+        s._stderr.join(TIMEOUT)  # pyright: ignore[reportPrivateUsage] - the test's own helper
+        s.proc.stderr.close()
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def exchange(sock: socket.socket, data: bytes) -> None:
+    """Send ``data`` and check that exactly it comes back."""
+    sock.sendall(data)
+    got = bytearray()
+    while len(got) < len(data):
+        chunk = sock.recv(len(data) - len(got))
+        assert chunk, "the server closed the connection early"
+        got += chunk
+    assert bytes(got) == data
+
+
+def client(port: int, seed: int, errors: list[BaseException]) -> None:
+    try:
+        with connect(port) as sock:
+            for i in range(20):
+                # Sizes from 1 byte to a few socket buffers, so some writes are partial.
+                size = 1 + (seed * 7919 + i * 104729) % 200_000
+                exchange(sock, os.urandom(size))
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1) == b""  # the server ends its side in turn
+    except BaseException as ex:  # noqa: BLE001 - reported by the main thread
+        errors.append(ex)
+
+
+def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server) -> None:
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=client, args=(server.port, n, errors)) for n in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+    # Connections still open when SIGINT arrives.
+    still_open = [connect(server.port) for _ in range(5)]
+    try:
+        for sock in still_open:
+            exchange(sock, b"before SIGINT")
+        server.proc.send_signal(signal.SIGINT)
+        assert server.wait_for_log("SIGINT") == "SIGINT: no more new connections; waiting for the open ones"
+        # The server is draining: the open connections are still served...
+        for sock in still_open:
+            exchange(sock, b"after SIGINT " * 1000)
+        assert server.proc.poll() is None
+        # ...and it exits only once they end.
+        for sock in still_open:
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1) == b""
+    finally:
+        for sock in still_open:
+            sock.close()
+
+    assert server.proc.wait(TIMEOUT) == 0
+    assert server.wait_for_log("server stopped") == "server stopped (interrupted)"
+    assert server.proc.stdout is not None
+    last = server.proc.stdout.read().strip()
+    start, _, exit_ = last.removeprefix("fds: start=").partition(" exit=")
+    assert last.startswith("fds: start=") and start == exit_, last
+    with pytest.raises(ConnectionRefusedError):
+        connect(server.port).close()
