@@ -18,6 +18,7 @@ from ._flow._types import Sink, Source
 from ._net.protocols import Network
 from .domain_manager import DomainManager
 from .path import Path
+from .process import ProcessManager
 from .time import Clock
 
 __all__ = ["Debug", "Stdenv"]
@@ -62,6 +63,11 @@ class Stdenv(Protocol):
     @property
     def net(self) -> Network:
         """The network: listening, connecting, datagrams, name lookups."""
+        ...
+
+    @property
+    def process_mgr(self) -> ProcessManager:
+        """Starts child processes."""
         ...
 
     @property
