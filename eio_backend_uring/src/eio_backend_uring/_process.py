@@ -227,19 +227,18 @@ async def _open_cwd(cwd: eio.Path) -> int:
     """A descriptor of the directory ``cwd``, opened through its capability (the caller closes it)."""
     try:
         f: Ro = await cwd.dir.open_in(None, cwd.path)
+        try:
+            fd = _fd_of(f)
+            if fd is None:
+                raise eio.fs.NotNative(f"{cwd} is not a directory of the operating system")
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise from_oserror(NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(cwd)))
+            return os.dup(fd)  # close-on-exec, as every descriptor Python makes
+        finally:
+            await f.close()
     except eio.Io as ex:
         ex.add_note(f"opening {cwd} as a child's directory")
         raise
-    try:
-        fd = _fd_of(f)
-        if fd is None:
-            raise eio.fs.NotNative(f"{cwd} is not a directory of the operating system")
-        st = os.fstat(fd)
-        if not stat.S_ISDIR(st.st_mode):
-            raise from_oserror(NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(cwd)))
-        return os.dup(fd)  # close-on-exec, as every descriptor Python makes
-    finally:
-        await f.close()
 
 
 class UringProcessManager:
