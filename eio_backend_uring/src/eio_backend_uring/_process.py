@@ -31,7 +31,7 @@ import signal as _signal
 import stat
 import subprocess
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import eio
 from eio._io_errors import from_oserror
@@ -342,3 +342,9 @@ class UringProcessManager:
         if drain_err:
             eio.fiber.fork(sw, _drain, cast(eio.flow.Sink, stderr), next(ends), proc.copying(), "stderr pipe")
         return proc
+
+
+if TYPE_CHECKING:
+    # Makes pyright check that the classes implement the Protocols.
+    _MGR_IS: type[eio.process.ProcessManager] = UringProcessManager
+    _PROC_IS: type[eio.process.Process] = UringProcess
