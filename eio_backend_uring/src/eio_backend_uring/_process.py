@@ -111,8 +111,15 @@ class UringProcess:
 
     def _reap(self) -> None:
         fd = self._pidfd
+        popen, self._popen = self._popen, None
         try:
             res = os.waitid(os.P_PIDFD, fd, os.WEXITED)
+        except OSError as ex:
+            # Someone else reaped it (a waitpid(-1) elsewhere): the status is lost.
+            if popen is not None:
+                popen.returncode = -1  # stops Popen warning that it still runs
+            self._set_exit.resolve_error(from_oserror(ex, f"waiting for process {self.pid}"))
+            return
         finally:
             self._pidfd = -1
             os.close(fd)
@@ -123,7 +130,6 @@ class UringProcess:
         else:
             status = Signaled(res.si_status)
             code = -res.si_status
-        popen, self._popen = self._popen, None
         if popen is not None:
             # Popen warns when collected with no exit code: it has one now.
             popen.returncode = code
