@@ -828,3 +828,28 @@ def test_run_server_reports_emfile_and_goes_on(trace: Trace) -> None:
         "on_error: Io errno=EMFILE notes=['accepting a connection']",
         "client got 'served'",
     ]
+
+
+def test_copy_between_sockets_moves_every_byte() -> None:
+    """``eio.flow.copy`` from one socket to another (the sockets' own ``copy``), with partial writes."""
+    data = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffers hold
+
+    async def test(net: UringNetwork, sw: Switch) -> bytes:
+        src_w, src_r = await connected_pair(net, sw)
+        dst_w, dst_r = await connected_pair(net, sw)
+
+        async def produce() -> None:
+            await eio.flow.copy_string(data, src_w)
+            await eio.flow.shutdown(src_w, "send")
+
+        async def relay() -> None:
+            await eio.flow.copy(src_r, dst_w)
+            await eio.flow.shutdown(dst_w, "send")
+
+        async def consume() -> bytes:
+            return await read_all(dst_r)
+
+        results = await fiber.pair(lambda: fiber.both(produce, relay), consume)
+        return results[1]
+
+    assert run(test) == data

@@ -1,0 +1,295 @@
+"""TCP echo benchmark: eio on io_uring against asyncio, uvloop and trio stream servers.
+
+Each server runs in its own process; bench/echo_client.c (compiled with
+``gcc -O2`` into a temporary directory at run time) drives it with N
+connections, each sending a 64-byte message and waiting for its echo before
+sending the next, and reports messages per second. Best of ``--repeat`` runs.
+
+    uv run python bench/echo.py [--seconds 5] [--connections 100] [--repeat 3] [--only NAME ...]
+
+Servers (``--only`` takes these names):
+
+- ``eio(uring)``: `eio.net.run_server` with ``eio.flow.copy(flow, flow)`` per connection;
+- ``eio(uring) 2 domains``: the same with one additional domain (a second thread and ring);
+- ``asyncio streams`` / ``uvloop streams``: ``asyncio.start_server``, read / write / drain;
+- ``trio``: ``trio.serve_tcp``, ``async for`` over the stream / ``send_all``;
+- ``uvloop protocol``: a ``Protocol`` whose ``data_received`` writes back (no coroutines
+  at all; shown as the ceiling for Python, not as a peer).
+
+The eio/peer ratios are printed as throughput ratios: above 1 means eio is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import cast
+
+HERE = Path(__file__).resolve().parent
+CLIENT_SOURCE = HERE / "echo_client.c"
+HOST = "127.0.0.1"
+
+
+# -- servers (each runs in its own process: `echo.py --serve NAME`) --------------------------
+
+
+def _announce(port: int) -> None:
+    print(port, flush=True)
+
+
+def serve_eio(domains: int) -> None:
+    """eio on io_uring: run_server, eio.flow.copy(flow, flow)."""
+    import eio
+    import eio.net
+    from eio.lowlevel import ThreadDomainManager
+    from eio_backend_uring._net import UringNetwork
+    from eio_backend_uring._run import new_loop, run_plain
+
+    async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        await eio.flow.copy(flow, flow)
+
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, UringNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            _announce(addr.port)
+            extra = None if domains == 1 else (ThreadDomainManager(lambda: new_loop()[0]), domains - 1)
+            # Clients leave by closing (or resetting) their connections: not an error here.
+            await eio.net.run_server(sock, echo, on_error=lambda ex: None, additional_domains=extra)
+
+    run_plain(main)
+
+
+def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """asyncio.start_server: read, write, drain."""
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(echo, HOST, 0, backlog=1024)
+        _announce(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
+
+
+def serve_uvloop_protocol() -> None:
+    """uvloop with a plain Protocol: data_received writes back."""
+    import uvloop
+
+    class Echo(asyncio.Protocol):
+        transport: asyncio.Transport
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            # uvloop's transports are not subclasses of asyncio.Transport, but behave as one.
+            self.transport = cast(asyncio.Transport, transport)
+
+        def data_received(self, data: bytes) -> None:
+            self.transport.write(data)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, HOST, 0, backlog=1024)
+        _announce(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
+def serve_trio() -> None:
+    """trio.serve_tcp: async for over the stream, send_all."""
+    import trio
+
+    async def echo(stream: trio.SocketStream) -> None:
+        async for data in stream:
+            await stream.send_all(data)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(partial(trio.serve_tcp, echo, 0, host=HOST))
+            _announce(listeners[0].socket.getsockname()[1])
+
+    trio.run(main)
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
+SERVERS: dict[str, Callable[[], None]] = {
+    "eio(uring)": lambda: serve_eio(1),
+    "eio(uring) 2 domains": lambda: serve_eio(2),
+    "uvloop streams": lambda: serve_asyncio_streams(_uvloop_factory()),
+    "asyncio streams": lambda: serve_asyncio_streams(None),
+    "trio": serve_trio,
+    "uvloop protocol": serve_uvloop_protocol,
+}
+EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains")
+PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
+
+
+def unavailable(name: str) -> str | None:
+    """Why server ``name`` can't run here, or None."""
+    module = {"uvloop streams": "uvloop", "uvloop protocol": "uvloop", "trio": "trio"}.get(name)
+    if name in EIO_NAMES:
+        module = "eio_backend_uring"
+    if module is None:
+        return None
+    try:
+        mod = __import__(module)
+    except ImportError as ex:
+        return f"not importable: {ex}"
+    if module == "eio_backend_uring":
+        reason: str | None = mod.unavailable_reason()
+        return reason
+    return None
+
+
+# -- the client ------------------------------------------------------------------------
+
+
+def compile_client(workdir: Path) -> Path:
+    """Compile echo_client.c with ``gcc -O2`` into ``workdir``; return the executable's path."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        raise RuntimeError("no C compiler (gcc or cc) found: the echo benchmark needs one for its client")
+    digest = hashlib.sha256(CLIENT_SOURCE.read_bytes()).hexdigest()[:12]
+    exe = workdir / f"eio_echo_client_{digest}"
+    if not exe.exists():
+        subprocess.run([gcc, "-O2", "-Wall", "-o", str(exe), str(CLIENT_SOURCE)], check=True)
+    return exe
+
+
+_RESULT = re.compile(r"messages=(\d+) seconds=([\d.]+) msgs_per_s=(\d+) errors=(\d+)")
+
+
+def run_client(exe: Path, port: int, connections: int, seconds: float, size: int = 64) -> tuple[float, int]:
+    """Run the client against ``port``; return (messages per second, messages)."""
+    out = subprocess.run(
+        [str(exe), HOST, str(port), str(connections), str(seconds), str(size)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
+    m = _RESULT.search(out)
+    if m is None:
+        raise RuntimeError(f"unexpected client output: {out!r}")
+    if int(m.group(4)):
+        raise RuntimeError(f"the server echoed wrong bytes: {out!r}")
+    return float(m.group(3)), int(m.group(1))
+
+
+class ServerProcess:
+    """``echo.py --serve NAME`` as a child process; its first stdout line is the port."""
+
+    def __init__(self, name: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", name],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=HERE.parent,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"server {name!r} did not start (printed {line!r})")
+        self.port = int(line)
+
+    def stop(self) -> None:
+        """Kill the server and reap it."""
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def bench(names: Sequence[str], connections: int, seconds: float, repeat: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Best messages/s per server, and the servers skipped with why."""
+    results: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="eio-echo-bench-") as tmp:
+        exe = compile_client(Path(tmp))
+        for name in names:
+            reason = unavailable(name)
+            if reason is not None:
+                skipped[name] = reason
+                continue
+            best = 0.0
+            for _ in range(repeat):
+                server = ServerProcess(name)
+                try:
+                    rate, _count = run_client(exe, server.port, connections, seconds)
+                finally:
+                    server.stop()
+                best = max(best, rate)
+            results[name] = best
+            print(f"  {name}: {best:,.0f} msgs/s", file=sys.stderr, flush=True)
+    return results, skipped
+
+
+def format_results(results: dict[str, float], connections: int) -> str:
+    """A Markdown table of messages per second, and eio's throughput relative to each peer."""
+    lines = [f"| server ({connections} connections, 64 B) | msgs/s |", "|---|---:|"]
+    lines += [f"| {name} | {rate:,.0f} |" for name, rate in results.items()]
+    ratio_lines: list[str] = []
+    for e in EIO_NAMES:
+        for p in PEER_NAMES:
+            if e in results and p in results and results[p] > 0:
+                ratio_lines.append(f"| {e} / {p} | {results[e] / results[p]:.2f}x |")
+    if ratio_lines:
+        lines += ["", "| throughput ratio (> 1: eio is faster) | |", "|---|---:|", *ratio_lines]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark (or, with ``--serve``, be one of its servers)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run (default 5)")
+    parser.add_argument("--connections", type=int, default=100, help="concurrent connections (default 100)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per server; the best counts (default 3)")
+    parser.add_argument("--only", nargs="*", choices=sorted(SERVERS), help="servers to run (default: all)")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        SERVERS[args.serve]()
+        return 0
+    names: list[str] = list(args.only) if args.only else list(SERVERS)
+    results, skipped = bench(names, args.connections, args.seconds, args.repeat)
+    print(format_results(results, args.connections))
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"msgs_per_s": results, "skipped": skipped, "connections": args.connections,
+                       "seconds": args.seconds, "cpus": os.cpu_count()}, f, indent=2)  # fmt: skip
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

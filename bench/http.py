@@ -1,0 +1,268 @@
+"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio on io_uring against uvloop, asyncio and trio.
+
+Each server runs in its own process and answers every request on a
+connection with the same small response; `wrk` drives it (100 connections,
+one thread by default) and reports requests per second. Best of
+``--repeat`` runs. Without ``wrk`` installed the benchmark says so and exits 1
+(``apt-get install -y wrk`` on Debian and Ubuntu).
+
+    uv run python bench/http.py [--seconds 5] [--connections 100] [--repeat 3] [--only NAME ...]
+
+Servers (``--only`` takes these names), each reading a request's head up to
+the blank line and writing the response:
+
+- ``eio(uring)``: `eio.net.run_server`; ``eio.BufRead.line`` for the request
+  line and headers, one ``single_write`` for the response;
+- ``uvloop streams`` / ``asyncio streams``: ``asyncio.start_server``,
+  ``readuntil(b"\\r\\n\\r\\n")``, ``write`` and ``drain``;
+- ``trio``: ``trio.serve_tcp``, ``receive_some`` into a buffer, ``send_all``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+if not __package__:
+    # Run as a script, sys.path[0] is bench/, where this file would shadow the
+    # standard library's `http` package. The repository root goes there instead
+    # (so that `bench` resolves).
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.echo import HOST, unavailable
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!"
+
+
+def _announce(port: int) -> None:
+    print(port, flush=True)
+
+
+# -- servers (each runs in its own process: `http.py --serve NAME`) ----------------------------
+
+
+def serve_eio() -> None:
+    """eio on io_uring: BufRead lines, one write per response."""
+    import eio
+    import eio.net
+    from eio_backend_uring._net import UringNetwork
+    from eio_backend_uring._run import run_plain
+
+    response = [RESPONSE]
+
+    async def handle(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        r = eio.BufRead.of_flow(flow, max_size=65536)
+        while not await r.at_end_of_input():
+            await r.line()  # the request line
+            while await r.line():  # headers, up to the blank line
+                pass
+            await eio.flow.write(flow, response)
+
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, UringNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            _announce(addr.port)
+            # wrk closes its connections at the end, possibly mid-request: not an error here.
+            await eio.net.run_server(sock, handle, on_error=lambda ex: None)
+
+    run_plain(main)
+
+
+def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """asyncio.start_server: readuntil, write, drain."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                writer.write(RESPONSE)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, HOST, 0, backlog=1024)
+        _announce(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
+
+
+def serve_trio() -> None:
+    """trio.serve_tcp: receive_some into a buffer, send_all."""
+    import trio
+
+    async def handle(stream: trio.SocketStream) -> None:
+        buf = bytearray()
+        try:
+            while True:
+                end = buf.find(b"\r\n\r\n")
+                while end < 0:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buf += data
+                    end = buf.find(b"\r\n\r\n")
+                del buf[: end + 4]
+                await stream.send_all(RESPONSE)
+        except trio.BrokenResourceError:
+            pass
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(partial(trio.serve_tcp, handle, 0, host=HOST, backlog=1024))
+            _announce(listeners[0].socket.getsockname()[1])
+
+    trio.run(main)
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    import uvloop
+
+    return uvloop.new_event_loop
+
+
+SERVERS: dict[str, Callable[[], None]] = {
+    "eio(uring)": serve_eio,
+    "uvloop streams": lambda: serve_asyncio_streams(_uvloop_factory()),
+    "asyncio streams": lambda: serve_asyncio_streams(None),
+    "trio": serve_trio,
+}
+EIO_NAMES = ("eio(uring)",)
+PEER_NAMES = ("uvloop streams", "asyncio streams", "trio")
+
+
+# -- the load -----------------------------------------------------------------------------------
+
+
+class ServerProcess:
+    """``http.py --serve NAME`` as a child process; its first stdout line is the port."""
+
+    def __init__(self, name: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", name],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.stop()
+            raise RuntimeError(f"server {name!r} did not start (printed {line!r})")
+        self.port = int(line)
+
+    def stop(self) -> None:
+        """Kill the server and reap it."""
+        self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+_REQUESTS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+
+
+def run_wrk(wrk: str, port: int, connections: int, seconds: float, threads: int) -> float:
+    """Requests per second wrk measured against ``port``."""
+    out = subprocess.run(
+        [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", f"http://{HOST}:{port}/"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
+    m = _REQUESTS.search(out)
+    if m is None:
+        raise RuntimeError(f"unexpected wrk output: {out!r}")
+    bad = _ERRORS.search(out)
+    if bad is not None:
+        raise RuntimeError(f"the server gave {bad.group(1)} bad responses: {out!r}")
+    return float(m.group(1))
+
+
+def bench(
+    wrk: str, names: Sequence[str], connections: int, seconds: float, repeat: int, threads: int
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Best requests/s per server, and the servers skipped with why."""
+    results: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        reason = unavailable(name)
+        if reason is not None:
+            skipped[name] = reason
+            continue
+        best = 0.0
+        for _ in range(repeat):
+            server = ServerProcess(name)
+            try:
+                best = max(best, run_wrk(wrk, server.port, connections, seconds, threads))
+            finally:
+                server.stop()
+        results[name] = best
+        print(f"  {name}: {best:,.0f} req/s", file=sys.stderr, flush=True)
+    return results, skipped
+
+
+def format_results(results: dict[str, float], connections: int) -> str:
+    """A Markdown table of requests per second, and eio's throughput relative to each peer."""
+    lines = [f"| server (wrk, {connections} connections, keep-alive) | req/s |", "|---|---:|"]
+    lines += [f"| {name} | {rate:,.0f} |" for name, rate in results.items()]
+    ratio_lines = [
+        f"| {e} / {p} | {results[e] / results[p]:.2f}x |"
+        for e in EIO_NAMES
+        for p in PEER_NAMES
+        if e in results and p in results and results[p] > 0
+    ]
+    if ratio_lines:
+        lines += ["", "| throughput ratio (> 1: eio is faster) | |", "|---|---:|", *ratio_lines]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark (or, with ``--serve``, be one of its servers)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per run (default 5)")
+    parser.add_argument("--connections", type=int, default=100, help="concurrent connections (default 100)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per server; the best counts (default 3)")
+    parser.add_argument("--only", nargs="*", choices=sorted(SERVERS), help="servers to run (default: all)")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        SERVERS[args.serve]()
+        return 0
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is missing: this benchmark needs it (apt-get install -y wrk); nothing was measured")
+        return 1
+    names: list[str] = list(args.only) if args.only else list(SERVERS)
+    results, skipped = bench(wrk, names, args.connections, args.seconds, args.repeat, args.threads)
+    print(format_results(results, args.connections))
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"req_per_s": results, "skipped": skipped, "connections": args.connections,
+                       "seconds": args.seconds}, f, indent=2)  # fmt: skip
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
