@@ -8,9 +8,9 @@ when no fiber can run. When nothing can run and nothing can wake the loop,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from eio.lowlevel import Loop, coroutine_of
 
@@ -33,14 +33,22 @@ class MockEnv:
     backend_id: str = "mock"
 
 
-def _new_loop() -> Loop:
+def new_loop() -> Loop:
+    """A new mock loop (its poller must be closed after use)."""
     return Loop(MockPoller(), backend_id="mock")
+
+
+def _run_on(loop: Loop, coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return cast(T, loop.run(coro))
+    finally:
+        loop.poller.close()
 
 
 def run(fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``await fn()`` on a new mock loop and return its result."""
     coro = coroutine_of(fn, (), "eio_mock.backend.run")
-    return cast(T, _new_loop().run(coro))
+    return _run_on(new_loop(), coro)
 
 
 def run_full(fn: Callable[[MockEnv], Awaitable[T]]) -> T:
@@ -48,7 +56,7 @@ def run_full(fn: Callable[[MockEnv], Awaitable[T]]) -> T:
     env = MockEnv()
     # The wall clock reads the mono clock, as in Eio: one time line, two views.
     env.clock = env.mono_clock
-    loop = _new_loop()
-    loop.idle_hooks.append(env.mono_clock.try_advance)
     coro = coroutine_of(fn, (env,), "eio_mock.backend.run_full")
-    return cast(T, loop.run(coro))
+    loop = new_loop()
+    loop.idle_hooks.append(env.mono_clock.try_advance)
+    return _run_on(loop, coro)

@@ -12,15 +12,12 @@ thread with its own mock loop, for tests of code that must be thread-safe.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import TypeVar, cast
+from typing import TypeVar
 
-import eio
-from eio.lowlevel import Loop, coroutine_of, current_loop, trace_prefix
+from eio.lowlevel import ThreadDomainManager, coroutine_of, trace_prefix
 
-from ._poller import MockPoller
 
 __all__ = ["MockDomainManager", "ThreadDomainManager", "create", "domain_id", "run", "threads", "with_domain_tracing"]
 
@@ -101,55 +98,12 @@ async def run(fn: Callable[[MockDomainManager], Awaitable[T]]) -> T:
         domain_id.reset(id_token)
 
 
-class ThreadDomainManager:
-    """A domain manager whose domains are OS threads, each running a new mock loop.
+def threads() -> ThreadDomainManager:
+    """A domain manager that runs each domain in a new OS thread with its own mock loop.
 
-    It satisfies `eio.DomainManager`. Cancelling the calling fiber cancels
-    the domain's fibers; the caller still waits for the domain to finish.
     A domain's loop waits (rather than reporting a deadlock) while other
     threads, such as the caller's, are alive.
     """
+    from .backend import new_loop
 
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<ThreadDomainManager>"
-
-    async def run(self, fn: Callable[[], Awaitable[T]], /) -> T:
-        """Run ``await fn()`` as the main fiber of a new thread's mock loop; return its result."""
-        coro = coroutine_of(fn, (), "ThreadDomainManager.run")
-        done, resolver = eio.Promise[T].create()
-        domain = Loop(MockPoller(), backend_id="mock")
-
-        def thread_main() -> None:
-            try:
-                result = cast(T, domain.run(coro))
-            except BaseException as ex:  # noqa: BLE001 - handed to the calling fiber
-                resolver.resolve_error(ex)
-            else:
-                resolver.resolve(result)
-
-        caller = current_loop()
-        caller.pending_external += 1  # the thread will wake us by resolving ``done``
-        try:
-            threading.Thread(target=thread_main, name="eio mock domain").start()
-            try:
-                return await done
-            except eio.Cancelled as ex:
-                if done.is_resolved():
-                    raise
-                reason = ex.reason
-                domain.call_soon_threadsafe(lambda: domain.root_cc.cancel(reason))
-                with eio.cancel.protect():
-                    try:
-                        await done
-                    except BaseException:  # noqa: BLE001 - the caller's cancellation is what we report
-                        pass
-                raise
-        finally:
-            caller.pending_external -= 1
-
-
-def threads() -> ThreadDomainManager:
-    """A domain manager that runs each domain in a new OS thread with its own mock loop."""
-    return ThreadDomainManager()
+    return ThreadDomainManager(new_loop)

@@ -126,14 +126,18 @@ class ThreadDomainManager:
             try:
                 value = cast(T, loop.run(domain_main()))
             except BaseException as ex:  # noqa: BLE001 - handed back to the caller's fiber
-                resolver.resolve_error(ex)
+                outcome: tuple[bool, object] = (False, ex)
             else:
-                resolver.resolve(value)
-            finally:
-                close = getattr(loop.poller, "close", None)
-                if close is not None:
-                    close()
-                parent.call_soon_threadsafe(_done)
+                outcome = (True, value)
+            # Release the domain's OS resources before the caller can go on,
+            # and wake the caller before it stops counting this thread as a
+            # source of wake-ups (else it could see a false deadlock between the two).
+            loop.poller.close()
+            if outcome[0]:
+                resolver.resolve(cast(T, outcome[1]))
+            else:
+                resolver.resolve_error(cast(BaseException, outcome[1]))
+            parent.call_soon_threadsafe(_done)
 
         def _done() -> None:
             parent.pending_external -= 1
