@@ -11,6 +11,7 @@ import os
 import resource
 import socket
 import struct
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -853,3 +854,38 @@ def test_copy_between_sockets_moves_every_byte() -> None:
         return results[1]
 
     assert run(test) == data
+
+
+def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
+    from eio.lowlevel import ThreadDomainManager
+
+    from eio_backend_uring._run import new_loop
+
+    async def test(net: UringNetwork, sw: Switch) -> str:
+        server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
+        domains = ThreadDomainManager(lambda: new_loop()[0])
+        waiting, waiting_r = eio.Promise[None].create()
+
+        async def accept_in_domain() -> str:
+            async with Switch.run() as dsw:
+                waiting_r.resolve(None)
+                try:
+                    await eio.net.accept(dsw, server)
+                except SocketClosed as ex:
+                    return str(ex)
+                return "accepted?"
+
+        async def close_it() -> None:
+            await waiting
+            await eio.time.sleep(eio.time.MonoClock(), 0.01)  # most likely the accept is waiting by now
+            await server.close()
+
+        result, _ = await fiber.pair(lambda: eio.domain_manager.run(domains, accept_in_domain), close_it)
+        return result
+
+    assert run(test) == "[Errno 9] accept: the listening socket is closed"
+    # A domain's thread closes its ring just after handing back its result:
+    # let it finish before the descriptors are counted.
+    for thread in threading.enumerate():
+        if thread.name.startswith("eio-domain-"):
+            thread.join(10)

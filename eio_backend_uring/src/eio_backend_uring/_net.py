@@ -7,6 +7,12 @@ any ring round trip. Only on EAGAIN does the fiber queue a ring ``POLL_ADD``
 and suspend; when it fires, the call is tried again. A cancelled wait is
 cancelled in the kernel (``ASYNC_CANCEL``); the data stays in the socket,
 so nothing is lost. Connecting is a ring ``CONNECT`` op (cancellable too).
+When an accept fails for want of descriptors or memory (EMFILE, ENFILE,
+ENOBUFS, ENOMEM), the error is raised at once (`eio.net.run_server` reports
+it to ``on_error``) and the socket's next accept first pauses 0.1 s, so that
+a server out of descriptors does not spin. `eio.flow.copy` between two of
+these sockets is one read/write loop over a reused buffer (the sink's
+``copy``).
 
 A socket belongs to the switch it was made in and is closed when that switch
 finishes; closing it earlier removes it from the switch, and closing twice
@@ -33,7 +39,7 @@ from typing import Final, cast
 import eio
 from eio import Switch
 from eio._io_errors import from_oserror
-from eio.lowlevel import Loop, current_loop, run_in_systhread, sleep_until_monotonic
+from eio.lowlevel import Loop, current_loop, current_loop_or_none, run_in_systhread, sleep_until_monotonic
 from eio.net import (
     DatagramAddr,
     DatagramBind,
@@ -162,15 +168,17 @@ class _Socket:
         Callers have checked for cancellation (on entry, or here at the end of
         the previous wait) and found no event since.
         """
-        if self._closed:
-            raise self._closed_error(what)
         loop, u = _here()
         ud = u.next_user_data()
-        u.ring.prep_poll_add(ud, self._sock.fileno(), events)
         key = (loop, ud)
         waiters = self._waiters
+        # Registered before the check: a close in another domain either sees
+        # this key (and cancels the poll) or is seen by the check.
         waiters.add(key)
         try:
+            if self._closed:
+                raise self._closed_error(what)
+            u.ring.prep_poll_add(ud, self._sock.fileno(), events)
             res = await u.await_op(ud)
         finally:
             waiters.discard(key)
@@ -186,7 +194,7 @@ class _Socket:
         if self._closed:
             return
         self._closed = True
-        here = current_loop()
+        here = current_loop_or_none()
         for loop, ud in list(self._waiters):
             poller = loop.poller
             assert isinstance(poller, Uring)
