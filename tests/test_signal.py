@@ -41,17 +41,6 @@ IO_URING_ENTER = 426
 PATIENCE = 30.0  # seconds to wait for something that should happen at once (only a bug waits this long)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "signal_condition.py"
 
-# Our uring loop reports a deadlock when no IO, timer or other thread could wake
-# it, although a signal handler still could: a program that only waits for a
-# signal then fails at once instead of waiting (Eio_linux, whose eventfd reader
-# always counts as pending IO, waits). The fix belongs in _sched.Uring.poll.
-DEADLOCK_ON_SIGNAL_WAIT = pytest.mark.xfail(
-    strict=True,
-    raises=(RuntimeError, AssertionError),
-    reason="uring backend raises Deadlock while only a signal handler can wake it (Uring.poll)",
-)
-
-
 class SimulatedError(Exception):
     """The failure the tests inject."""
 
@@ -269,7 +258,6 @@ def test_a_signal_taken_by_another_thread_still_wakes_the_loop(
 
 
 @needs_uring
-@DEADLOCK_ON_SIGNAL_WAIT
 def test_a_program_that_only_waits_for_a_signal_waits(
     trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
 ) -> None:
@@ -337,7 +325,6 @@ class Lines:
 
 
 @needs_uring
-@DEADLOCK_ON_SIGNAL_WAIT
 def test_example_reloads_on_sigusr1_and_stops_on_sigint() -> None:
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLE)],

@@ -47,6 +47,18 @@ def _other_threads_alive() -> bool:
     return any(t is not me and not t.daemon and t.is_alive() for t in threading.enumerate())
 
 
+def _python_signal_handlers() -> bool:
+    """Whether a Python signal handler is installed (one could wake the main thread's loop)."""
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except ValueError:
+            continue
+        if callable(handler) and handler is not signal.default_int_handler:
+            return True
+    return False
+
+
 class Uring:
     """One domain's ring plus the bookkeeping that maps completions to fibers."""
 
@@ -124,6 +136,7 @@ class Uring:
                 and not self._ops
                 and not loop.pending_external
                 and not _other_threads_alive()
+                and not (self._signal_socks is not None and _python_signal_handlers())
             ):
                 raise Deadlock()
             self._sleeping = True

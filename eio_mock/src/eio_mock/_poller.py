@@ -67,7 +67,9 @@ class MockPoller:
             # sent after that look is a byte on the socket: never lost.
             self._waiting = True
             try:
-                if loop.inbox:
+                # A signal handler on this thread may have woken a fiber
+                # directly (onto the run queue) rather than through the inbox.
+                if loop.inbox or loop.run_queue:
                     return
                 readable, _, _ = select.select([self._wake_r], [], [], step)
             finally:
