@@ -16,7 +16,10 @@ Servers (``--only`` takes these names):
 - ``uvloop protocol``: a ``Protocol`` whose ``data_received`` writes back (no coroutines
   at all; shown as the ceiling for Python, not as a peer).
 
-The eio/peer ratios are printed as throughput ratios: above 1 means eio is faster.
+Besides throughput it reports the server's CPU time per message (user + system,
+from ``/proc``): on a busy machine throughput swings with the other load, while
+CPU per message stays comparable. Servers take turns, run after run. The eio/peer
+ratios are printed so that above 1 means eio is better.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import cast
 HERE = Path(__file__).resolve().parent
 CLIENT_SOURCE = HERE / "echo_client.c"
 HOST = "127.0.0.1"
+WARMUP_SECONDS = 0.5  # WARMUP_S in echo_client.c
 
 
 # -- servers (each runs in its own process: `echo.py --serve NAME`) --------------------------
@@ -226,42 +230,94 @@ class ServerProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the server has used so far."""
+        return process_cpu_seconds(self.proc.pid)
 
-def bench(names: Sequence[str], connections: int, seconds: float, repeat: int) -> tuple[dict[str, float], dict[str, str]]:
-    """Best messages/s per server, and the servers skipped with why."""
-    results: dict[str, float] = {}
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (Linux ``/proc``; 0.0 where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class Result:
+    """Per server: the best throughput, and the least server CPU time per operation, over the runs."""
+
+    __slots__ = ("rate", "cpu_us")
+
+    def __init__(self) -> None:
+        self.rate = 0.0
+        self.cpu_us = float("inf")
+
+    def add(self, rate: float, cpu_us: float) -> None:
+        """Keep the best of this run and the previous ones."""
+        self.rate = max(self.rate, rate)
+        if cpu_us > 0:
+            self.cpu_us = min(self.cpu_us, cpu_us)
+
+
+def bench(names: Sequence[str], connections: int, seconds: float, repeat: int) -> tuple[dict[str, Result], dict[str, str]]:
+    """Results per server, and the servers skipped with why.
+
+    The servers take turns (one run of each, ``repeat`` times) so that a
+    change in the machine's load hits them all alike.
+    """
+    results: dict[str, Result] = {}
     skipped: dict[str, str] = {}
+    runnable: list[str] = []
+    for name in names:
+        reason = unavailable(name)
+        if reason is None:
+            runnable.append(name)
+            results[name] = Result()
+        else:
+            skipped[name] = reason
     with tempfile.TemporaryDirectory(prefix="eio-echo-bench-") as tmp:
         exe = compile_client(Path(tmp))
-        for name in names:
-            reason = unavailable(name)
-            if reason is not None:
-                skipped[name] = reason
-                continue
-            best = 0.0
-            for _ in range(repeat):
+        for _ in range(repeat):
+            for name in runnable:
                 server = ServerProcess(name)
                 try:
-                    rate, _count = run_client(exe, server.port, connections, seconds)
+                    before = server.cpu_seconds()
+                    rate, count = run_client(exe, server.port, connections, seconds)
+                    used = server.cpu_seconds() - before
                 finally:
                     server.stop()
-                best = max(best, rate)
-            results[name] = best
-            print(f"  {name}: {best:,.0f} msgs/s", file=sys.stderr, flush=True)
+                # The CPU time also covers the client's warm-up: count its messages too.
+                cpu_us = used / (count * (seconds + WARMUP_SECONDS) / seconds) * 1e6 if count else 0.0
+                results[name].add(rate, cpu_us)
+                print(f"  {name}: {rate:,.0f} msgs/s, {cpu_us:.1f} us CPU/msg", file=sys.stderr, flush=True)
     return results, skipped
 
 
-def format_results(results: dict[str, float], connections: int) -> str:
-    """A Markdown table of messages per second, and eio's throughput relative to each peer."""
-    lines = [f"| server ({connections} connections, 64 B) | msgs/s |", "|---|---:|"]
-    lines += [f"| {name} | {rate:,.0f} |" for name, rate in results.items()]
+def format_results(results: dict[str, Result], connections: int, what: str = "64 B messages", unit: str = "msgs/s") -> str:
+    """Markdown tables: throughput and server CPU per operation, then eio relative to each peer."""
+    lines = [
+        f"| server ({connections} connections, {what}) | {unit} | server CPU us/op |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {r.rate:,.0f} | {r.cpu_us:.1f} |" for name, r in results.items()]
     ratio_lines: list[str] = []
     for e in EIO_NAMES:
         for p in PEER_NAMES:
-            if e in results and p in results and results[p] > 0:
-                ratio_lines.append(f"| {e} / {p} | {results[e] / results[p]:.2f}x |")
+            if e in results and p in results and results[p].rate > 0:
+                re_, rp = results[e], results[p]
+                ratio_lines.append(f"| {e} / {p} | {re_.rate / rp.rate:.2f}x | {rp.cpu_us / re_.cpu_us:.2f}x |")
     if ratio_lines:
-        lines += ["", "| throughput ratio (> 1: eio is faster) | |", "|---|---:|", *ratio_lines]
+        lines += [
+            "",
+            "| eio vs peer (> 1: eio is better) | throughput | CPU efficiency |",
+            "|---|---:|---:|",
+            *ratio_lines,
+        ]
     return "\n".join(lines)
 
 
@@ -285,8 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipped {name}: {reason}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"msgs_per_s": results, "skipped": skipped, "connections": args.connections,
-                       "seconds": args.seconds, "cpus": os.cpu_count()}, f, indent=2)  # fmt: skip
+            doc = {
+                "msgs_per_s": {name: r.rate for name, r in results.items()},
+                "server_cpu_us_per_msg": {name: r.cpu_us for name, r in results.items()},
+                "skipped": skipped,
+                "connections": args.connections,
+                "seconds": args.seconds,
+                "cpus": os.cpu_count(),
+            }
+            json.dump(doc, f, indent=2)
             f.write("\n")
     return 0
 

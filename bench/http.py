@@ -2,9 +2,11 @@
 
 Each server runs in its own process and answers every request on a
 connection with the same small response; `wrk` drives it (100 connections,
-one thread by default) and reports requests per second. Best of
-``--repeat`` runs. Without ``wrk`` installed the benchmark says so and exits 1
-(``apt-get install -y wrk`` on Debian and Ubuntu).
+one thread by default) and reports requests per second; the server's CPU
+time per request is read from ``/proc``. Servers take turns, ``--repeat``
+times; the best throughput and the least CPU time per request count.
+Without ``wrk`` installed the benchmark says so and exits 1 (``apt-get
+install -y wrk`` on Debian and Ubuntu).
 
     uv run python bench/http.py [--seconds 5] [--connections 100] [--repeat 3] [--only NAME ...]
 
@@ -37,7 +39,7 @@ if not __package__:
     # (so that `bench` resolves).
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.echo import HOST, unavailable
+from bench.echo import HOST, Result, format_results, process_cpu_seconds, unavailable
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!"
 
@@ -142,8 +144,6 @@ SERVERS: dict[str, Callable[[], None]] = {
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
 }
-EIO_NAMES = ("eio(uring)",)
-PEER_NAMES = ("uvloop streams", "asyncio streams", "trio")
 
 
 # -- the load -----------------------------------------------------------------------------------
@@ -197,40 +197,31 @@ def run_wrk(wrk: str, port: int, connections: int, seconds: float, threads: int)
 
 def bench(
     wrk: str, names: Sequence[str], connections: int, seconds: float, repeat: int, threads: int
-) -> tuple[dict[str, float], dict[str, str]]:
-    """Best requests/s per server, and the servers skipped with why."""
-    results: dict[str, float] = {}
+) -> tuple[dict[str, Result], dict[str, str]]:
+    """Results per server (servers take turns, run after run), and the servers skipped with why."""
+    results: dict[str, Result] = {}
     skipped: dict[str, str] = {}
+    runnable: list[str] = []
     for name in names:
         reason = unavailable(name)
-        if reason is not None:
+        if reason is None:
+            runnable.append(name)
+            results[name] = Result()
+        else:
             skipped[name] = reason
-            continue
-        best = 0.0
-        for _ in range(repeat):
+    for _ in range(repeat):
+        for name in runnable:
             server = ServerProcess(name)
             try:
-                best = max(best, run_wrk(wrk, server.port, connections, seconds, threads))
+                before = process_cpu_seconds(server.proc.pid)
+                rate = run_wrk(wrk, server.port, connections, seconds, threads)
+                used = process_cpu_seconds(server.proc.pid) - before
             finally:
                 server.stop()
-        results[name] = best
-        print(f"  {name}: {best:,.0f} req/s", file=sys.stderr, flush=True)
+            cpu_us = used / (rate * seconds) * 1e6 if rate else 0.0
+            results[name].add(rate, cpu_us)
+            print(f"  {name}: {rate:,.0f} req/s, {cpu_us:.1f} us CPU/req", file=sys.stderr, flush=True)
     return results, skipped
-
-
-def format_results(results: dict[str, float], connections: int) -> str:
-    """A Markdown table of requests per second, and eio's throughput relative to each peer."""
-    lines = [f"| server (wrk, {connections} connections, keep-alive) | req/s |", "|---|---:|"]
-    lines += [f"| {name} | {rate:,.0f} |" for name, rate in results.items()]
-    ratio_lines = [
-        f"| {e} / {p} | {results[e] / results[p]:.2f}x |"
-        for e in EIO_NAMES
-        for p in PEER_NAMES
-        if e in results and p in results and results[p] > 0
-    ]
-    if ratio_lines:
-        lines += ["", "| throughput ratio (> 1: eio is faster) | |", "|---|---:|", *ratio_lines]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,13 +244,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     names: list[str] = list(args.only) if args.only else list(SERVERS)
     results, skipped = bench(wrk, names, args.connections, args.seconds, args.repeat, args.threads)
-    print(format_results(results, args.connections))
+    print(format_results(results, args.connections, "wrk, keep-alive", "req/s"))
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"req_per_s": results, "skipped": skipped, "connections": args.connections,
-                       "seconds": args.seconds}, f, indent=2)  # fmt: skip
+            doc = {
+                "req_per_s": {name: r.rate for name, r in results.items()},
+                "server_cpu_us_per_req": {name: r.cpu_us for name, r in results.items()},
+                "skipped": skipped,
+                "connections": args.connections,
+                "seconds": args.seconds,
+            }
+            json.dump(doc, f, indent=2)
             f.write("\n")
     return 0
 

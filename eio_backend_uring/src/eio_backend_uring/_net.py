@@ -1,12 +1,18 @@
 """The io_uring backend's network (``env.net``): TCP over IPv4 and IPv6, Unix sockets, UDP.
 
-Every socket is non-blocking and close-on-exec. Reads, writes and accepts
-first try the system call directly (``recv_into``, ``send``, ``accept``):
-on a busy connection the data is usually there, and one system call beats
-any ring round trip. Only on EAGAIN does the fiber queue a ring ``POLL_ADD``
-and suspend; when it fires, the call is tried again. A cancelled wait is
-cancelled in the kernel (``ASYNC_CANCEL``); the data stays in the socket,
-so nothing is lost. Connecting is a ring ``CONNECT`` op (cancellable too).
+Every socket is non-blocking and close-on-exec. Writes and accepts first
+try the system call directly (``send``, ``accept``): there is usually room,
+or a client, and one system call beats any ring round trip. Only on EAGAIN
+does the fiber queue a ring ``POLL_ADD`` and suspend; when it fires, the
+call is tried again. Reads try ``recv_into`` first too, unless the previous
+read emptied the socket (it returned less than the buffer could hold): then,
+and on EAGAIN, the fiber queues one ring ``RECV`` that waits and receives.
+(Measured on echo and HTTP keep-alive servers, skipping the attempt that
+would fail and receiving in the ring cut the server's CPU time per request
+by about a quarter.) A cancelled wait is cancelled in the kernel
+(``ASYNC_CANCEL``); bytes that arrived anyway are returned, the rest stay
+in the socket, so nothing is lost. Connecting is a ring ``CONNECT`` op
+(cancellable too).
 When an accept fails for want of descriptors or memory (EMFILE, ENFILE,
 ENOBUFS, ENOMEM), the error is raised at once (`eio.net.run_server` reports
 it to ``on_error``) and the socket's next accept first pauses 0.1 s, so that
@@ -106,10 +112,11 @@ def _here() -> tuple[Loop, Uring]:
 class _Socket:
     """What every socket has: the `socket.socket`, the switch hook, waiting fibers, options."""
 
-    __slots__ = ("_sock", "_hook", "_waiters", "_closed", "_kind")
+    __slots__ = ("_sock", "_fd", "_hook", "_waiters", "_closed", "_kind")
 
     def __init__(self, sock: socket.socket, sw: Switch, kind: str) -> None:
         self._sock = sock
+        self._fd = sock.fileno()
         self._closed = False
         self._kind = kind
         # (loop, user_data) of each POLL_ADD in flight, so that closing can cancel them.
@@ -168,7 +175,10 @@ class _Socket:
         Callers have checked for cancellation (on entry, or here at the end of
         the previous wait) and found no event since.
         """
-        loop, u = _here()
+        loop = current_loop()
+        u = loop.poller
+        if not isinstance(u, Uring):
+            raise RuntimeError("this operation needs the io_uring backend's loop")
         ud = u.next_user_data()
         key = (loop, ud)
         waiters = self._waiters
@@ -178,7 +188,7 @@ class _Socket:
         try:
             if self._closed:
                 raise self._closed_error(what)
-            u.ring.prep_poll_add(ud, self._sock.fileno(), events)
+            u.ring.prep_poll_add(ud, self._fd, events)
             res = await u.await_op(ud)
         finally:
             waiters.discard(key)
@@ -218,7 +228,7 @@ class UringStreamSocket(_Socket):
     `local_addr` and `peer_addr`.
     """
 
-    __slots__ = ("_recv_into", "_send", "_sendmsg")
+    __slots__ = ("_recv_into", "_send", "_sendmsg", "_drained")
 
     def __init__(self, sock: socket.socket, sw: Switch) -> None:
         super().__init__(sock, sw, "stream socket")
@@ -226,6 +236,7 @@ class UringStreamSocket(_Socket):
         self._recv_into = sock.recv_into
         self._send = sock.send
         self._sendmsg = sock.sendmsg
+        self._drained = False
 
     def local_addr(self) -> StreamAddr:
         """The socket's own address."""
@@ -238,27 +249,52 @@ class UringStreamSocket(_Socket):
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at least one byte into ``buf``; `eio.EndOfFile` once the peer shut down its side."""
         check_cancelled()
-        try:
-            n = self._recv_into(buf)
-        except BlockingIOError:
-            n = await self._read_slow(buf)
-        except OSError as ex:
-            raise self._error(ex, "read")
+        if self._drained:
+            # The last read emptied the socket: in a request/response exchange
+            # the next bytes come only after our reply, so trying now would
+            # almost always fail. Let the ring wait and receive in one op.
+            n = await self._ring_recv(buf)
+        else:
+            try:
+                n = self._recv_into(buf)
+            except BlockingIOError:
+                n = await self._ring_recv(buf)
+            except OSError as ex:
+                raise self._error(ex, "read")
         if n:
+            # A read that did not fill the buffer took everything there was.
+            self._drained = n < len(buf)
             return n
         if self._closed:
             raise self._closed_error("read")
         raise eio.EndOfFile()
 
-    async def _read_slow(self, buf: memoryview) -> int:
-        while True:
-            await self._wait(_POLLIN, "read")
-            try:
-                return self._recv_into(buf)
-            except BlockingIOError:
-                continue
-            except OSError as ex:
-                raise self._error(ex, "read")
+    async def _ring_recv(self, buf: memoryview) -> int:
+        """A ring RECV into ``buf``: the kernel waits for data and copies it in one op.
+
+        If the fiber is cancelled while data arrives, the op's own result wins
+        (`Uring.await_op`): the bytes are returned, not lost.
+        """
+        loop = current_loop()
+        u = loop.poller
+        if not isinstance(u, Uring):
+            raise RuntimeError("this operation needs the io_uring backend's loop")
+        ud = u.next_user_data()
+        key = (loop, ud)
+        waiters = self._waiters
+        waiters.add(key)
+        try:
+            if self._closed:
+                raise self._closed_error("read")
+            u.ring.prep_recv(ud, self._fd, buf)
+            res = await u.await_op(ud)
+        finally:
+            waiters.discard(key)
+        if res < 0:
+            if self._closed:
+                raise self._closed_error("read")
+            raise from_oserror(OSError(-res, f"read: {os.strerror(-res)}"))
+        return res
 
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Write at least one byte of ``bufs``; return how many were written."""
