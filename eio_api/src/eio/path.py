@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 from ._core._switch import Switch
 from ._flow._ops import write as _write
 from ._io_errors import AlreadyExists, Io, NotFound
-from .buf_read import BufRead
+from .buf_read import BufRead, Seq
 from .file import FileKind, Ro, Rw, Stat
 from .fs import CREATE_MODES, ClosableDir, Create, Dir
 
@@ -153,7 +153,7 @@ class Lines:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._file: Ro | None = None
-        self._seq: Any = None
+        self._seq: Seq[bytes] | None = None
         self._done = False
 
     def __aiter__(self) -> Lines:
@@ -168,7 +168,7 @@ class Lines:
             self._file = f
             self._seq = seq = BufRead.of_flow(f, max_size=sys.maxsize).lines()
         try:
-            line: bytes = await seq.__anext__()
+            line = await seq.__anext__()
         except BaseException:
             await self.aclose()
             raise
