@@ -270,7 +270,11 @@ class Path:
 
     async def load(self) -> bytes:
         """The whole contents of the file."""
-        f = await self._open_in(None)
+        try:
+            f = await self.dir.open_in(None, self.path)
+        except Io as ex:
+            self._context(ex, "opening")
+            raise
         try:
             # A file's optional fast path, found at run time: read_all() -> bytes (from the position).
             read_all: Callable[[], Awaitable[bytes]] | None = getattr(f, "read_all", None)
