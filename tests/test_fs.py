@@ -13,6 +13,7 @@ import errno
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path as StdPath
+from pathlib import PurePosixPath
 from typing import TypeVar
 
 import pytest
@@ -414,6 +415,9 @@ def test_path_split_and_str() -> None:
     assert str(cwd) == "<cwd>"
     assert str(cwd / 'we"ird\n') == '<cwd:we\\"ird\\n>'
     assert cwd.split() is None
+    assert str(cwd / PurePosixPath("a/b")) == "<cwd:a/b>"
+    with pytest.raises(TypeError, match="^a path step must be a str or os.PathLike\\[str\\], not bytes$"):
+        cwd / b"x"  # pyright: ignore[reportOperatorIssue, reportUnusedExpression] - the error tested
 
 
 # -- unlink, rmdir, rmtree ----------------------------------------------------------------

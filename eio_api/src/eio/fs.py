@@ -1,8 +1,13 @@
-"""File-system errors (Eio's ``Fs``). Operations on files are in `eio.Path`.
+"""File-system errors and the directory provider interface (Eio's ``Fs``).
+
+Operations on files are methods of `eio.Path`; open files are in `eio.file`.
 
 Every file-system error is an `eio.fs.FsError` (an `eio.Io`), and also the
 matching built-in: `NotFound` is a `FileNotFoundError`, `AlreadyExists` a
 `FileExistsError`, `PermissionDenied` a `PermissionError`.
+
+`Dir` is what a backend implements for a directory capability (``env.cwd``,
+``env.fs``); `Create` says when opening for writing creates the file.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ Errors are `eio.Io` errors with notes saying what was being done
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Generic, Literal, TypeVar
@@ -213,10 +214,12 @@ class Path:
         self.dir = dir
         self.path = path
 
-    def __truediv__(self, step: str) -> Path:
+    def __truediv__(self, step: str | os.PathLike[str]) -> Path:
         """This path with ``step`` appended (or replaced by ``step``, if it is absolute)."""
-        if not isinstance(step, str):  # pyright: ignore[reportUnnecessaryIsInstance] - called from untyped code too
-            return NotImplemented
+        if type(step) is not str:
+            step = os.fspath(step)
+            if not isinstance(step, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+                raise TypeError(f"a path step must be a str or os.PathLike[str], not {type(step).__name__}")
         return Path(self.dir, join(self.path, step))
 
     def __str__(self) -> str:
