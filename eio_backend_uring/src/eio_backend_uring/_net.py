@@ -252,15 +252,39 @@ class UringStreamSocket(_Socket):
         if self._drained:
             # The last read emptied the socket: in a request/response exchange
             # the next bytes come only after our reply, so trying now would
-            # almost always fail. Let the ring wait and receive in one op.
-            n = await self._ring_recv(buf)
+            # almost always fail. The ring waits and receives in one op.
+            n = -1
         else:
             try:
                 n = self._recv_into(buf)
             except BlockingIOError:
-                n = await self._ring_recv(buf)
+                n = -1
             except OSError as ex:
                 raise self._error(ex, "read")
+        if n < 0:
+            # A ring RECV, inlined (every frame between the fiber and the ring
+            # is resumed again on completion). If the fiber is cancelled while
+            # data arrives, the op's own result wins (`Uring.await_op`): the
+            # bytes are returned, not lost.
+            loop = current_loop()
+            u = loop.poller
+            if not isinstance(u, Uring):
+                raise RuntimeError("this operation needs the io_uring backend's loop")
+            ud = u.next_user_data()
+            key = (loop, ud)
+            waiters = self._waiters
+            waiters.add(key)  # before the check: see `_wait`
+            try:
+                if self._closed:
+                    raise self._closed_error("read")
+                u.ring.prep_recv(ud, self._fd, buf)
+                n = await u.await_op(ud)
+            finally:
+                waiters.discard(key)
+            if n < 0:
+                if self._closed:
+                    raise self._closed_error("read")
+                raise from_oserror(OSError(-n, f"read: {os.strerror(-n)}"))
         if n:
             # A read that did not fill the buffer took everything there was.
             self._drained = n < len(buf)
@@ -268,33 +292,6 @@ class UringStreamSocket(_Socket):
         if self._closed:
             raise self._closed_error("read")
         raise eio.EndOfFile()
-
-    async def _ring_recv(self, buf: memoryview) -> int:
-        """A ring RECV into ``buf``: the kernel waits for data and copies it in one op.
-
-        If the fiber is cancelled while data arrives, the op's own result wins
-        (`Uring.await_op`): the bytes are returned, not lost.
-        """
-        loop = current_loop()
-        u = loop.poller
-        if not isinstance(u, Uring):
-            raise RuntimeError("this operation needs the io_uring backend's loop")
-        ud = u.next_user_data()
-        key = (loop, ud)
-        waiters = self._waiters
-        waiters.add(key)
-        try:
-            if self._closed:
-                raise self._closed_error("read")
-            u.ring.prep_recv(ud, self._fd, buf)
-            res = await u.await_op(ud)
-        finally:
-            waiters.discard(key)
-        if res < 0:
-            if self._closed:
-                raise self._closed_error("read")
-            raise from_oserror(OSError(-res, f"read: {os.strerror(-res)}"))
-        return res
 
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Write at least one byte of ``bufs``; return how many were written."""
