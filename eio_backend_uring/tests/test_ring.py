@@ -634,3 +634,25 @@ def test_setup_flags_are_checked() -> None:
         assert ring.cq_entries == 64
         ring.prep_nop(1)
         assert result(ring, 1) == 0
+
+
+def test_renameat_accepts_at_fdcwd(tmp_path: Path) -> None:
+    """AT_FDCWD is negative; the SQE field holding the new dirfd is unsigned."""
+    import os as _os
+
+    from eio_backend_uring._ring import Ring
+
+    old = _os.path.join(_os.fspath(tmp_path), "a")
+    new = _os.path.join(_os.fspath(tmp_path), "b")
+    with open(old, "w") as f:
+        f.write("x")
+    dirfd = _os.open(_os.fspath(tmp_path), _os.O_RDONLY)
+    try:
+        with Ring(8) as ring:
+            ring.prep_renameat(1, dirfd, "a", -100, new)
+            ring.submit_and_wait(1)
+            ((ud, res, _),) = ring.completions()
+    finally:
+        _os.close(dirfd)
+    assert (ud, res) == (1, 0)
+    assert _os.path.exists(new) and not _os.path.exists(old)

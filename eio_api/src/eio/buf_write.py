@@ -479,7 +479,8 @@ class BufWrite:
         if self._scheduled:
             if self._aborted:
                 raise FlushAborted("the writer was aborted: pending data will not be written")
-            p, r = Promise[None].create()
+            p: Promise[None] = Promise()
+            r = Resolver(p)
             self._flushes.append((self._received, r))
             await p
 

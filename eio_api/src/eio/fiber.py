@@ -105,7 +105,8 @@ def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Un
     except BaseException:
         check_async_fns((fn,), "eio.fiber.fork_promise")  # a coroutine given by mistake: report it, and close it
         raise
-    p, r = Promise[T].create()
+    p: Promise[T] = Promise()
+    r = Resolver(p)
     cc = sw.cancel_context
     if cc.state != ON:
         check_async_fns((fn,), "eio.fiber.fork_promise")
@@ -130,7 +131,8 @@ def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Un
 def _fork_promise_exn(sw: Switch, coro: Coroutine[Any, Any, T]) -> Promise[T]:
     # Like fork_promise, but an error fails the switch instead (the promise is
     # then never resolved; the switch's cancellation stops its waiters).
-    p, r = Promise[T].create()
+    p: Promise[T] = Promise()
+    r = Resolver(p)
     sw.inc_fibers()
 
     def on_exit(fiber: Fiber, result: object, error: BaseException | None) -> None:
@@ -281,7 +283,8 @@ async def _any_gen(fs: builtins.list[AsyncFn[T]], ret: Callable[[T], A], combine
             if i == last:
                 await wrap(f)
             else:
-                p, r = Promise[None].create()
+                p: Promise[None] = Promise()
+                r = Resolver(p)
                 fork_raw(cc, wrap(f), _resolver_exit(r))
                 promises.append(p)
         with protect():

@@ -73,7 +73,8 @@ class UringProcess:
         self.pid = popen.pid
         self._popen: subprocess.Popen[bytes] | None = popen
         self._pidfd = pidfd
-        self._exit, self._set_exit = eio.Promise[ExitStatus].create()
+        self._exit: eio.Promise[ExitStatus] = eio.Promise()
+        self._set_exit = eio.Resolver(self._exit)
         # Resolved when each fiber copying a standard stream has finished.
         self._copies: list[eio.Promise[None]] = []
         self._args0 = args0
@@ -84,7 +85,8 @@ class UringProcess:
 
     def copying(self) -> eio.Resolver[None]:
         """A resolver to resolve when a fiber copying one of the child's streams ends; `await_` waits for it."""
-        done, resolver = eio.Promise[None].create()
+        done: eio.Promise[None] = eio.Promise()
+        resolver = eio.Resolver(done)
         self._copies.append(done)
         return resolver
 

@@ -1493,7 +1493,7 @@ class Ring:
         old, new = _path_bytes(old_path), _path_bytes(new_path)
         self._push(
             user_data, (old, new), IORING_OP_RENAMEAT, old_dirfd,
-            _bytes_address(new), _bytes_address(old), new_dirfd, flags,
+            _bytes_address(new), _bytes_address(old), new_dirfd & _M32, flags,  # len is u32: AT_FDCWD wraps
         )  # fmt: skip
 
     def prep_symlinkat(self, user_data: int, target: StrOrBytesPath, new_dirfd: int, link_path: StrOrBytesPath) -> None:
@@ -1517,7 +1517,7 @@ class Ring:
         old, new = _path_bytes(old_path), _path_bytes(new_path)
         self._push(
             user_data, (old, new), IORING_OP_LINKAT, old_dirfd,
-            _bytes_address(new), _bytes_address(old), new_dirfd, flags,
+            _bytes_address(new), _bytes_address(old), new_dirfd & _M32, flags,  # len is u32: AT_FDCWD wraps
         )  # fmt: skip
 
     # -------------------------------------------------------------- entering

@@ -122,7 +122,8 @@ class ExecutorPool:
                 await yield_()
 
     async def _enqueue(self, fn: Callable[[], Awaitable[T]], weight: int) -> Promise[T]:
-        p, r = Promise[T].create()
+        p: Promise[T] = Promise()
+        r = Resolver(p)
         try:
             await self._queue.add(_Job(fn, r, weight))
         except StreamClosed as ex:

@@ -109,7 +109,8 @@ class Lazy(Generic[T]):
             with self._lock:
                 if self._state != _WAITING:
                     continue
-                p, r = Promise[None].create()
+                p: Promise[None] = Promise()
+                r = Resolver(p)
                 self._running = p
                 self._state = _RUNNING
             return await self._run(r)

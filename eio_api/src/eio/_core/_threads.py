@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 from ._cancel import Cancelled
 from ._fiber import Fiber
 from ._loop import Loop, current_fiber, current_loop
-from ._promise import Promise
+from ._promise import Promise, Resolver
 from ._traps import suspend
 
 T = TypeVar("T")
@@ -111,8 +111,10 @@ class ThreadDomainManager:
         # As Eio's Suspend.enter: a caller already cancelled starts no domain.
         current_fiber().cc.check()
         parent = current_loop()
-        result, resolver = Promise[T].create()
-        stop, stopper = Promise[BaseException].create()
+        result: Promise[T] = Promise()
+        resolver = Resolver(result)
+        stop: Promise[BaseException] = Promise()
+        stopper = Resolver(stop)
         self._count += 1
 
         async def domain_main() -> T:
