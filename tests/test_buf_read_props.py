@@ -131,7 +131,13 @@ def test_take_any_split(run: Runner, data: bytes, sizes: list[int], takes: list[
             assert await r.take(n) == data[pos : pos + n]
             pos += n
             assert r.consumed_bytes() == pos
-        assert await r.take_all() == data[pos:]
+        if len(data) - pos + 1 > 31:
+            # As in Eio, take_all needs room for one byte more than the rest,
+            # to see the end of the input; it must not hold more than max_size.
+            with pytest.raises(eio.buf_read.BufferLimitExceeded):
+                await r.take_all()
+        else:
+            assert await r.take_all() == data[pos:]
 
     run(main)
 
