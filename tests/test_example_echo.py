@@ -70,6 +70,13 @@ class Server:
         for line in self.proc.stderr:
             self.log.put(line.rstrip("\n"))
 
+    def drained_log(self) -> str:
+        """What the server wrote to stderr and no one read yet (for failure messages)."""
+        lines: list[str] = []
+        while not self.log.empty():
+            lines.append(self.log.get_nowait())
+        return "\n".join(lines)
+
     def wait_for_log(self, prefix: str) -> str:
         """The next stderr line starting with ``prefix`` (skipping others)."""
         while True:
@@ -131,7 +138,7 @@ def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server
     for t in threads:
         t.join(TIMEOUT)
     assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    assert errors == [], server.drained_log()
 
     # Connections still open when SIGINT arrives.
     still_open = [connect(server.port) for _ in range(5)]
@@ -152,7 +159,7 @@ def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server
         for sock in still_open:
             sock.close()
 
-    assert server.proc.wait(TIMEOUT) == 0
+    assert server.proc.wait(TIMEOUT) == 0, server.drained_log()
     assert server.wait_for_log("server stopped") == "server stopped (interrupted)"
     assert server.proc.stdout is not None
     last = server.proc.stdout.read().strip()
