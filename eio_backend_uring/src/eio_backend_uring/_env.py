@@ -9,6 +9,7 @@ from eio.lowlevel import ThreadDomainManager
 
 from ._fd import FdFlow, SecureRandom
 from ._fs import cwd_dir, fs_dir
+from ._net import UringNetwork
 from ._process import UringProcessManager
 from ._run import new_loop
 
@@ -44,6 +45,7 @@ class UringEnv:
     secure_random: SecureRandom = field(default_factory=SecureRandom)
     debug: Debug = field(default_factory=Debug)
     process_mgr: UringProcessManager = field(default_factory=UringProcessManager)
+    net: UringNetwork = field(default_factory=UringNetwork)
     cwd: eio.Path = field(default_factory=lambda: eio.Path(cwd_dir()))
     fs: eio.Path = field(default_factory=lambda: eio.Path(fs_dir()))
     backend_id: str = "uring"
