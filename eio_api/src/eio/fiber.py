@@ -59,17 +59,7 @@ def fork(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpac
     caller continues. If it raises, ``sw`` fails (and so is cancelled). If
     ``sw`` is already cancelled, ``fn`` is not run at all.
     """
-    try:
-        sw.check_our_domain()
-    except BaseException:
-        check_async_fns((fn,), "eio.fiber.fork")  # a coroutine given by mistake: report it, and close it
-        raise
-    cc = sw.cancel_context
-    if cc.state == ON:
-        coro = coroutine_of(fn, args, "eio.fiber.fork")
-        sw.inc_fibers()
-        fork_raw(cc, coro, sw.fiber_exit)
-    else:
+    if not sw.start_fiber(fn, args, "eio.fiber.fork"):
         check_async_fns((fn,), "eio.fiber.fork")  # misuse is reported even when fn is not run
 
 

@@ -26,13 +26,13 @@ ExitFn = Callable[["Fiber", object, "BaseException | None"], None]
 class Fiber:
     """A fiber: one coroutine driven by a `Loop` (Eio's fiber context).
 
-    ``cc`` is the cancellation context the fiber is in now; ``context`` is its
-    `contextvars.Context` (a forked fiber gets a copy of its parent's).
+    ``cc`` is the cancellation context the fiber is in now; ``ctx_run`` runs
+    code in its `contextvars.Context` (a forked fiber gets a copy of its parent's).
     ``cancel_fn`` is set while the fiber is suspended in a cancellable
     operation. ``on_exit(fiber, result, error)`` runs when the coroutine ends.
     """
 
-    __slots__ = ("loop", "coro", "send", "throw", "cc", "context", "ctx_run", "value", "error", "cancel_fn", "on_exit")
+    __slots__ = ("loop", "coro", "send", "cc", "ctx_run", "value", "error", "cancel_fn", "on_exit")
 
     def __init__(
         self,
@@ -46,9 +46,7 @@ class Fiber:
         self.coro = coro
         # Bound methods are cached: the run loop calls them on every step.
         self.send = coro.send
-        self.throw = coro.throw
         self.cc = cc
-        self.context = context
         self.ctx_run = context.run
         self.value: object = None
         self.error: BaseException | None = None

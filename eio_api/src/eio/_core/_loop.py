@@ -57,7 +57,7 @@ class _Local(threading.local):
     loop: Loop | None = None
 
 
-_local = _Local()
+loop_state = _Local()
 
 
 class NoLoopRunning(RuntimeError):
@@ -66,7 +66,7 @@ class NoLoopRunning(RuntimeError):
 
 def current_loop() -> Loop:
     """The loop running in this thread (raises `NoLoopRunning` if there is none)."""
-    loop = _local.loop
+    loop = loop_state.loop
     if loop is None:
         raise NoLoopRunning("no eio loop is running in this thread")
     return loop
@@ -74,12 +74,12 @@ def current_loop() -> Loop:
 
 def current_loop_or_none() -> Loop | None:
     """The loop running in this thread, or None."""
-    return _local.loop
+    return loop_state.loop
 
 
 def current_fiber() -> Fiber:
     """The fiber running now in this thread."""
-    loop = _local.loop
+    loop = loop_state.loop
     if loop is None or loop.current is None:
         raise NoLoopRunning("no eio loop is running in this thread")
     return loop.current
@@ -237,10 +237,10 @@ class Loop:
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> object:
         """Run ``coro`` as the main fiber until it ends; return its result or raise its error."""
-        if _local.loop is not None:
+        if loop_state.loop is not None:
             coro.close()
             raise RuntimeError("an eio loop is already running in this thread")
-        _local.loop = self
+        loop_state.loop = self
         self.thread_id = threading.get_ident()
         main = Fiber(self, coro, self.root_cc, contextvars.copy_context(), self._main_exit)
         self.run_queue.append(main)
@@ -250,7 +250,7 @@ class Loop:
             self._abandon_fibers()
             raise
         finally:
-            _local.loop = None
+            loop_state.loop = None
         if self.main_error is not None:
             error = self.main_error
             self.main_error = None
@@ -276,11 +276,12 @@ class Loop:
                 try:
                     if error is None:
                         value = fiber.value
-                        fiber.value = None
+                        if value is not None:
+                            fiber.value = None  # don't keep the value alive
                         y = fiber.ctx_run(fiber.send, value)
                     else:
                         fiber.error = None
-                        y = fiber.ctx_run(fiber.throw, error)
+                        y = fiber.ctx_run(fiber.coro.throw, error)
                 except StopIteration as stop:
                     fiber.exit(stop.value, None)
                 except BaseException as ex:  # noqa: BLE001 - the fiber's error goes to its owner

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import copy_context
 from types import TracebackType
 
 from ._cancel import FINISHED, ON, CancelContext, Cancelled, ContextFinished, DaemonsOnly
 from ._errors import add_error, combined
 from ._fiber import Fiber
-from ._loop import Loop, current_fiber, current_loop_or_none
-from ._traps import wait
+from ._loop import Loop, current_fiber, current_loop_or_none, loop_state
+from ._traps import COROUTINE_TYPE, as_coroutine, check_async_fns, wait
 
 ReleaseFn = Callable[[], "Awaitable[object] | object"]
 
@@ -45,7 +46,7 @@ class ReleaseHook:
 class Switch:
     """A scope for fibers and resources. Create one with ``async with Switch.run() as sw``."""
 
-    __slots__ = ("_cc", "_loop", "_fibers", "_daemons", "_errors", "_hooks", "_waiter", "name")
+    __slots__ = ("_cc", "_loop", "_fibers", "_daemons", "_errors", "_hooks", "_waiter", "_on_fiber_exit", "name")
 
     def __init__(self, cc: CancelContext, loop: Loop, name: str) -> None:
         self._cc = cc
@@ -55,7 +56,27 @@ class Switch:
         self._errors: list[BaseException] = []
         self._hooks: dict[ReleaseHook, None] | None = {}
         self._waiter: Fiber | None = None
+        self._on_fiber_exit = self.fiber_exit  # bound once, not once per fork
         self.name = name
+
+    def start_fiber(self, fn: Callable[..., Awaitable[object]], args: tuple[object, ...], who: str) -> bool:
+        """`eio.fiber.fork`'s work: start ``fn(*args)`` in a new fiber of this switch.
+
+        Returns False, without calling ``fn``, if the switch is cancelled; raises
+        if it is finished or belongs to another domain. The common case is
+        written out in full because it is the cost of every fork.
+        """
+        loop = self._loop
+        cc = self._cc
+        if loop_state.loop is not loop or cc.state != ON or type(fn) is COROUTINE_TYPE:
+            check_async_fns((fn,), who)  # a coroutine object given by mistake: a clear error
+            self.check_our_domain()
+            return False  # cancelled: Eio doesn't run fn at all
+        result = fn(*args)
+        coro = result if type(result) is COROUTINE_TYPE else as_coroutine(result, fn, who)
+        self._fibers += 1
+        loop.start(Fiber(loop, coro, cc, copy_context(), self._on_fiber_exit))
+        return True
 
     @staticmethod
     def run(name: str = "") -> SwitchScope:
