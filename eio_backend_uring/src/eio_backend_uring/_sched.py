@@ -129,24 +129,24 @@ class Uring:
         """Submit queued SQEs; if ``timeout`` isn't 0, wait for a completion (at most ``timeout`` s)."""
         ring = self.ring
         if timeout == 0:
-            ring.submit_and_wait(0)
-        else:
-            if (
-                timeout is None
-                and not self._ops
-                and not loop.pending_external
-                and not _other_threads_alive()
-                and not (self._signal_socks is not None and _python_signal_handlers())
-            ):
-                raise Deadlock()
-            self._sleeping = True
-            try:
-                if not loop.inbox:
-                    ring.submit_and_wait(1, timeout)
-                else:
-                    ring.submit_and_wait(0)
-            finally:
-                self._sleeping = False
+            ring.poll_nowait(self._complete)
+            return
+        if (
+            timeout is None
+            and not self._ops
+            and not loop.pending_external
+            and not _other_threads_alive()
+            and not (self._signal_socks is not None and _python_signal_handlers())
+        ):
+            raise Deadlock()
+        self._sleeping = True
+        try:
+            if not loop.inbox:
+                ring.submit_and_wait(1, timeout)
+            else:
+                ring.submit_and_wait(0)
+        finally:
+            self._sleeping = False
         ring.reap(self._complete)
 
     def close(self) -> None:
