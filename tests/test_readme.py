@@ -1,0 +1,41 @@
+"""Every ```python block of README.md runs, and prints exactly the ```text block after it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+# A python block immediately followed (blank lines aside) by a text block.
+EXAMPLES = re.findall(r"```python\n(.*?)```\s*```text\n(.*?)```", README, flags=re.S)
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(EXAMPLES) >= 4
+    assert README.count("```python") == len(EXAMPLES), "every python block needs its expected output"
+
+
+@pytest.mark.parametrize(("code", "expected"), EXAMPLES, ids=[f"example{i}" for i in range(len(EXAMPLES))])
+def test_readme_example(code: str, expected: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": ""}
+    env.pop("EIO_BACKEND", None)
+    # Run in an empty directory: the cwd capability is then that directory.
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == expected
