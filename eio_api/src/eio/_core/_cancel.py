@@ -64,14 +64,14 @@ class CancelContext:
     __slots__ = ("state", "reason", "protected", "parent", "children", "fibers", "loop", "name")
 
     def __init__(self, loop: object, parent: CancelContext | None, protected: bool, name: str = "") -> None:
-        self.state = ON
+        self.state: int = ON
         self.reason: BaseException | None = None
-        self.protected = protected
-        self.parent = parent
+        self.protected: bool = protected
+        self.parent: CancelContext | None = parent
         self.children: dict[CancelContext, None] = {}
         self.fibers: dict[Fiber, None] = {}
-        self.loop = loop
-        self.name = name
+        self.loop: object = loop
+        self.name: str = name
         if parent is not None:
             parent.children[self] = None
 

@@ -42,16 +42,16 @@ class Fiber:
         context: contextvars.Context,
         on_exit: ExitFn,
     ) -> None:
-        self.loop = loop
-        self.coro = coro
+        self.loop: Loop = loop
+        self.coro: Coroutine[Any, Any, Any] = coro
         # Bound methods are cached: the run loop calls them on every step.
-        self.send = coro.send
-        self.cc = cc
-        self.ctx_run = context.run
+        self.send: Callable[[Any], Any] = coro.send
+        self.cc: CancelContext = cc
+        self.ctx_run: Callable[..., Any] = context.run
         self.value: object = None
         self.error: BaseException | None = None
         self.cancel_fn: CancelFn | None = None
-        self.on_exit = on_exit
+        self.on_exit: ExitFn = on_exit
         cc.fibers[self] = None
 
     def __repr__(self) -> str:

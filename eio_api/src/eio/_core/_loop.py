@@ -95,8 +95,8 @@ class TimerEntry:
     __slots__ = ("deadline", "seq", "callback")
 
     def __init__(self, deadline: float, seq: int, callback: Callable[[], None] | None) -> None:
-        self.deadline = deadline
-        self.seq = seq
+        self.deadline: float = deadline
+        self.seq: int = seq
         self.callback = callback
 
     def __lt__(self, other: TimerEntry) -> bool:
@@ -133,22 +133,22 @@ class Loop:
         self.run_queue: deque[Fiber] = deque()
         self.inbox: deque[Fiber | Callable[[], None]] = deque()
         self.current: Fiber | None = None
-        self.thread_id = 0
-        self.poller = poller
-        self.depth = 0
-        self.root_cc = CancelContext(self, None, protected=False, name="root")
+        self.thread_id: int = 0
+        self.poller: Poller = poller
+        self.depth: int = 0
+        self.root_cc: CancelContext = CancelContext(self, None, protected=False, name="root")
         self.timers: list[TimerEntry] = []
-        self.timer_seq = 0
+        self.timer_seq: int = 0
         # Called when nothing can run; each returns True if it made progress
         # (the mock clock advances this way).
         self.idle_hooks: list[Callable[[], bool]] = []
         # Operations running outside the loop (on threads) that will wake it.
-        self.pending_external = 0
-        self.main_done = False
+        self.pending_external: int = 0
+        self.main_done: bool = False
         self.main_result: object = None
         self.main_error: BaseException | None = None
-        self.backend_id = backend_id
-        self.debug_name = ""
+        self.backend_id: str = backend_id
+        self.debug_name: str = ""
 
     # -- called from any thread --------------------------------------------
 

@@ -32,7 +32,7 @@ class ReleaseHook:
 
     def __init__(self, switch: Switch, fn: ReleaseFn) -> None:
         self._switch = switch
-        self.fn = fn
+        self.fn: ReleaseFn = fn
 
     def remove(self) -> bool:
         """Unregister the hook; False if it already ran (or was removed)."""
@@ -57,7 +57,7 @@ class Switch:
         self._hooks: dict[ReleaseHook, None] | None = {}
         self._waiter: Fiber | None = None
         self._on_fiber_exit = self.fiber_exit  # bound once, not once per fork
-        self.name = name
+        self.name: str = name
 
     def start_fiber(self, fn: Callable[..., Awaitable[object]], args: tuple[object, ...], who: str) -> bool:
         """`eio.fiber.fork`'s work: start ``fn(*args)`` in a new fiber of this switch.
