@@ -322,7 +322,10 @@ NO_LOOP = "^no eio loop is running in this thread$"
 
 
 def test_driving_an_eio_coroutine_by_hand() -> None:
-    coro = eio.fiber.yield_()
+    async def use() -> None:
+        await eio.fiber.yield_()
+
+    coro = use()
     with pytest.raises(eio.NoLoopRunning, match=NO_LOOP):
         coro.send(None)
     coro.close()

@@ -10,6 +10,8 @@ from ._loop import current_fiber
 
 
 class _Scope:
+    """The shared part of `protect` and `sub`: move the fiber into a new context, and back."""
+
     __slots__ = ("_protected", "_name", "_fiber", "_parent", "_cc")
 
     def __init__(self, protected: bool, name: str) -> None:
