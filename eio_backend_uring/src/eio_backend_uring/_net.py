@@ -45,7 +45,16 @@ from typing import Final, cast
 import eio
 from eio import Switch
 from eio._io_errors import from_oserror
-from eio.lowlevel import Loop, current_loop, current_loop_or_none, run_in_systhread, sleep_until_monotonic
+from eio.lowlevel import (
+    ON,
+    Loop,
+    NoLoopRunning,
+    current_fiber,
+    current_loop,
+    current_loop_or_none,
+    run_in_systhread,
+    sleep_until_monotonic,
+)
 from eio.net import (
     DatagramAddr,
     DatagramBind,
@@ -85,6 +94,17 @@ _OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
 _ACCEPT_BACKOFF: Final = 0.1
 _COPY_CHUNK: Final = 65536
 _SHUT: Final[dict[str, int]] = {"receive": socket.SHUT_RD, "send": socket.SHUT_WR, "all": socket.SHUT_RDWR}
+
+
+_EINVAL: Final = -errno.EINVAL
+# Whether ring RECVs ask for IORING_RECVSEND_POLL_FIRST (Linux 5.19+); turned
+# off for good by the first EINVAL, in case a kernel rejects the flag.
+_recv_poll_first = True
+
+
+def _no_recv_poll_first() -> None:
+    global _recv_poll_first
+    _recv_poll_first = False
 
 
 class SocketClosed(eio.Io):
@@ -248,7 +268,14 @@ class UringStreamSocket(_Socket):
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at least one byte into ``buf``; `eio.EndOfFile` once the peer shut down its side."""
-        check_cancelled()
+        # `check_cancelled` inlined: the loop found here serves the ring path too.
+        loop = current_loop()
+        fiber = loop.current
+        if fiber is None:
+            raise NoLoopRunning("no eio loop is running in this thread")
+        cc = fiber.cc
+        if cc.state != ON:
+            cc.check()
         if self._drained:
             # The last read emptied the socket: in a request/response exchange
             # the next bytes come only after our reply, so trying now would
@@ -266,7 +293,6 @@ class UringStreamSocket(_Socket):
             # is resumed again on completion). If the fiber is cancelled while
             # data arrives, the op's own result wins (`Uring.await_op`): the
             # bytes are returned, not lost.
-            loop = current_loop()
             u = loop.poller
             if not isinstance(u, Uring):
                 raise RuntimeError("this operation needs the io_uring backend's loop")
@@ -277,11 +303,15 @@ class UringStreamSocket(_Socket):
             try:
                 if self._closed:
                     raise self._closed_error("read")
-                u.ring.prep_recv(ud, self._fd, buf)
+                # POLL_FIRST: the kernel's own first attempt would fail too.
+                u.ring.prep_recv(ud, self._fd, buf, poll_first=_recv_poll_first)
                 n = await u.await_op(ud)
             finally:
                 waiters.discard(key)
             if n < 0:
+                if n == _EINVAL and _recv_poll_first and not self._closed:
+                    _no_recv_poll_first()
+                    return await self.single_read(buf)
                 if self._closed:
                     raise self._closed_error("read")
                 raise from_oserror(OSError(-n, f"read: {os.strerror(-n)}"))
@@ -295,7 +325,9 @@ class UringStreamSocket(_Socket):
 
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Write at least one byte of ``bufs``; return how many were written."""
-        check_cancelled()
+        cc = current_fiber().cc  # `check_cancelled`, inlined
+        if cc.state != ON:
+            cc.check()
         try:
             if len(bufs) == 1:
                 return self._send(bufs[0], _NOSIGNAL)

@@ -91,6 +91,20 @@ async def write(dst: Sink, bufs: Iterable[bytes | bytearray | memoryview]) -> No
     Empty buffers are skipped; nothing at all is written if every buffer is
     empty. Don't run two writes on one flow at once: the output may interleave.
     """
+    if isinstance(bufs, (list, tuple)) and len(bufs) == 1:
+        # The common single-buffer write: no list built, and done if the sink
+        # took it whole (it usually does).
+        only = bufs[0]
+        if type(only) is bytes:
+            size = len(only)
+            if not size:
+                return
+            wrote = await dst.single_write((only,))
+            if wrote == size and type(wrote) is int:
+                return
+            if type(wrote) is not int or not 0 < wrote < size:
+                raise bad_write(dst, wrote, size)
+            bufs = (memoryview(only)[wrote:],)
     pending = [f for b in bufs if len(f := _flat(b))]
     total = 0
     for b in pending:
