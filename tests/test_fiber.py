@@ -831,3 +831,18 @@ def test_a_child_binding_does_not_leak_to_its_parent(run: Runner, trace: Trace) 
 
     run(main)
     assert trace.lines() == ["Key => 1", "Key => 7", "Key => 1"]
+
+
+def test_a_generator_based_coroutine_function_can_be_forked(run: Runner, trace: Trace) -> None:
+    """`eio.fiber.yield_` is a generator-based coroutine: fork, both and fork_promise accept it."""
+
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            eio.fiber.fork(sw, eio.fiber.yield_)
+            p = eio.fiber.fork_promise(sw, eio.fiber.yield_)
+            await eio.fiber.both(eio.fiber.yield_, eio.fiber.yield_)
+            assert await p is None
+        eio.traceln("done")
+
+    run(main)
+    assert trace.lines() == ["done"]

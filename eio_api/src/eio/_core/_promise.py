@@ -21,6 +21,9 @@ _OK = 1
 _ERROR = 2
 
 
+_PROMISES_LOCK = threading.Lock()
+
+
 class AlreadyResolved(RuntimeError):
     """`Resolver.resolve` was called on a promise that was already resolved."""
 
@@ -32,10 +35,13 @@ class Promise(Generic[T]):
     If the promise was resolved with an error, awaiting it raises that error.
     """
 
-    __slots__ = ("_lock", "_state", "_value", "_error", "_waiters")
+    __slots__ = ("_state", "_value", "_error", "_waiters")
+
+    # One lock for every promise: it is held only for a few bytecodes, never
+    # across a wake-up, and creating a lock per promise cost 15% of a fork_promise.
+    _lock = _PROMISES_LOCK
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._state = _PENDING
         self._value: T | None = None
         self._error: BaseException | None = None

@@ -7,6 +7,7 @@ waits (promises, streams, sleeping, IO) is built on `suspend`.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import Any, cast
@@ -104,8 +105,16 @@ def as_coroutine(result: object, fn: object, who: str) -> Coroutine[Any, Any, An
     """``result`` (what ``fn`` returned) as a coroutine, or a clear `TypeError` if it isn't one."""
     if isinstance(result, Coroutine):
         return cast(Coroutine[Any, Any, Any], result)  # a user-defined coroutine type
+    if inspect.isawaitable(result):
+        # A generator-based coroutine (such as eio.fiber.yield_) or another
+        # awaitable: the fiber runs a coroutine that awaits it.
+        return _awaiting(result)
     name = getattr(fn, "__qualname__", repr(fn))
     raise TypeError(f"{who} expects an async function, but {name} returned {type(result).__name__}, not a coroutine")
+
+
+async def _awaiting(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 def _coroutine_given(coro: Coroutine[Any, Any, Any], who: str) -> TypeError:
