@@ -206,7 +206,9 @@ class Loop:
         try:
             y = fiber.ctx_run(fiber.send, None)
         except StopIteration as stop:
-            fiber.exit(stop.value, None)
+            # Fiber.exit, inlined: every fork that finishes at once passes here.
+            fiber.cc.fibers.pop(fiber, None)
+            fiber.on_exit(fiber, stop.value, None)
         except BaseException as ex:  # noqa: BLE001 - the fiber's error goes to its owner
             fiber.exit(None, ex)
         else:
@@ -289,7 +291,8 @@ class Loop:
                         fiber.error = None
                         y = fiber.ctx_run(fiber.coro.throw, error)
                 except StopIteration as stop:
-                    fiber.exit(stop.value, None)
+                    fiber.cc.fibers.pop(fiber, None)  # Fiber.exit, inlined
+                    fiber.on_exit(fiber, stop.value, None)
                 except BaseException as ex:  # noqa: BLE001 - the fiber's error goes to its owner
                     fiber.exit(None, ex)
                 else:

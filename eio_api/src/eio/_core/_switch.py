@@ -177,7 +177,11 @@ class Switch:
         """``on_exit`` for a fiber forked with `eio.fiber.fork`."""
         if error is not None:
             self._fail_quietly(error)
-        self.dec_fibers()
+        n = self._fibers - 1
+        if n and not self._daemons:
+            self._fibers = n  # the common case of dec_fibers: nothing else to do
+        else:
+            self.dec_fibers()
 
     def daemon_exit(self, fiber: Fiber, result: object, error: BaseException | None) -> None:
         """``on_exit`` for a daemon fiber."""
