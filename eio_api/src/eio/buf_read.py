@@ -258,6 +258,8 @@ class BufRead:
         self._pos = nl + 1
         if nl > pos and buf[nl - 1] == 13:
             nl -= 1
+        if nl == pos:
+            return b""  # a blank line (the end of a header block, say): no slice needed
         return self._view[pos:nl].tobytes()
 
     async def _line_slow(self) -> bytes:
