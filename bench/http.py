@@ -29,9 +29,10 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if not __package__:
     # Run as a script, sys.path[0] is bench/, where this file would shadow the
@@ -40,6 +41,9 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.echo import HOST, Result, format_results, process_cpu_seconds, unavailable
+
+if TYPE_CHECKING:
+    import eio
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!"
 
@@ -51,8 +55,32 @@ def _announce(port: int) -> None:
 # -- servers (each runs in its own process: `http.py --serve NAME`) ----------------------------
 
 
-def serve_eio() -> None:
-    """eio on io_uring: BufRead lines, one write per response."""
+async def _request_head(r: eio.BufRead) -> bytes:
+    """A request's head, up to and including its blank line: what ``readuntil(b"\\r\\n\\r\\n")`` does.
+
+    A parser on `eio.BufRead`'s low-level API (``peek``/``ensure``/``consume``),
+    as the peers' servers search their buffer for the same 4 bytes.
+    """
+    scanned = 0
+    while True:
+        head = bytes(r.peek())
+        end = head.find(b"\r\n\r\n", scanned)
+        if end >= 0:
+            r.consume(end + 4)
+            return head[: end + 4]
+        scanned = max(0, len(head) - 3)
+        await r.ensure(len(head) + 1)
+
+
+async def _request_lines(r: eio.BufRead) -> None:
+    """A request's head read line by line (``BufRead.line``), as a parser of headers would."""
+    await r.line()  # the request line
+    while await r.line():  # headers, up to the blank line
+        pass
+
+
+def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]]) -> None:
+    """eio on io_uring: a BufRead for the requests, one `eio.flow.write` per response."""
     import eio
     import eio.net
     from eio_backend_uring._net import UringNetwork
@@ -63,9 +91,7 @@ def serve_eio() -> None:
     async def handle(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
         r = eio.BufRead.of_flow(flow, max_size=65536)
         while not await r.at_end_of_input():
-            await r.line()  # the request line
-            while await r.line():  # headers, up to the blank line
-                pass
+            await read_head(r)
             await eio.flow.write(flow, response)
 
     async def main() -> None:
@@ -138,8 +164,13 @@ def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
+_EIO = "eio(uring)"
+_EIO_LINES = "eio(uring) lines"
+_PEERS = ("uvloop streams", "asyncio streams", "trio")
+
 SERVERS: dict[str, Callable[[], None]] = {
-    "eio(uring)": serve_eio,
+    _EIO: lambda: serve_eio(_request_head),
+    _EIO_LINES: lambda: serve_eio(_request_lines),
     "uvloop streams": lambda: serve_asyncio_streams(_uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
@@ -203,7 +234,7 @@ def bench(
     skipped: dict[str, str] = {}
     runnable: list[str] = []
     for name in names:
-        reason = unavailable(name)
+        reason = unavailable(_EIO if name == _EIO_LINES else name)
         if reason is None:
             runnable.append(name)
             results[name] = Result()
@@ -222,6 +253,24 @@ def bench(
             results[name].add(rate, cpu_us)
             print(f"  {name}: {rate:,.0f} req/s, {cpu_us:.1f} us CPU/req", file=sys.stderr, flush=True)
     return results, skipped
+
+
+def format_http_results(results: dict[str, Result], connections: int) -> str:
+    """`format_results`' tables, with the line-by-line eio server compared to the peers too."""
+    text = format_results(results, connections, "wrk, keep-alive", "req/s")
+    lines = results.get(_EIO_LINES)
+    if lines is None:
+        return text
+    rows = [
+        f"| {_EIO_LINES} / {p} | {lines.rate / results[p].rate:.2f}x | {results[p].cpu_us / lines.cpu_us:.2f}x |"
+        for p in _PEERS
+        if p in results and results[p].rate > 0 and lines.cpu_us > 0
+    ]
+    if not rows:
+        return text
+    if "| eio vs peer" not in text:
+        text += "\n\n| eio vs peer (> 1: eio is better) | throughput | CPU efficiency |\n|---|---:|---:|"
+    return text + "\n" + "\n".join(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     names: list[str] = list(args.only) if args.only else list(SERVERS)
     results, skipped = bench(wrk, names, args.connections, args.seconds, args.repeat, args.threads)
-    print(format_results(results, args.connections, "wrk, keep-alive", "req/s"))
+    print(format_http_results(results, args.connections))
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     if args.json:
