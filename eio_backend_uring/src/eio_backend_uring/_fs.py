@@ -183,34 +183,26 @@ def _is_implicit(p: str) -> bool:
     return not (p.startswith("/") or p.startswith("./") or p.startswith("../"))
 
 
-# -- files ---------------------------------------------------------------------------------
+class _FdHolder:
+    """A descriptor shared by concurrent operations: closed once the last one is done.
 
-
-class UringFile:
-    """An open file: an `eio.file.Rw` (for a file opened read-only, writes fail with an `eio.Io`).
-
-    Closed when its switch finishes (if opened with one), by `close`, or
-    when garbage-collected.
+    `_use` / `_unuse` bracket each operation; closing (by `close`, by the
+    owning switch's release hook, or by the garbage collector) releases the
+    descriptor only when no operation still uses it, so an operation never
+    meets a number the OS has already given to another file.
     """
 
-    __slots__ = ("_fd", "_label", "_hook", "_users", "_closing", "_at_start")
+    __slots__ = ("_fd", "_hook", "_users", "_closing", "_what")
 
-    def __init__(self, fd: int, label: str) -> None:
-        """Take ownership of the freshly opened descriptor ``fd``; ``label`` names it in messages."""
+    def __init__(self, fd: int, what: str) -> None:
         self._fd = fd
-        self._label = label
+        self._what = what  # how messages name the object: "file <cwd:a>", "directory <cwd:d>"
         self._hook: eio.ReleaseHook | None = None
         self._users = 0
         self._closing = False
-        # The position is 0 until something may have moved it: read_all then needs no lseek.
-        self._at_start = True
-
-    def __repr__(self) -> str:
-        state = "closed" if self._fd < 0 else f"fd={self._fd}"
-        return f"<file {self._label} {state}>"
 
     def __del__(self) -> None:
-        # An abandoned file (say, a `lines()` loop left early) must not leak its descriptor.
+        # An abandoned object (say, a `lines()` loop left early) must not leak its descriptor.
         fd = self._fd
         if fd >= 0 and not self._users:
             self._fd = -1
@@ -219,22 +211,9 @@ class UringFile:
             except OSError:
                 pass
 
-    def attach(self, sw: eio.Switch | None) -> UringFile:
-        """Close the file when ``sw`` finishes (closing it now, and raising, if ``sw`` is finished)."""
-        if sw is not None:
-            self._hook = sw.on_release(self._close_now)
-        return self
-
-    def fileno(self) -> int:
-        """The descriptor (`ValueError` once closed)."""
-        if self._closing:
-            raise _closed(f"file {self._label}")
-        self._at_start = False
-        return self._fd
-
     def _use(self) -> int:
         if self._closing:
-            raise _closed(f"file {self._label}")
+            raise _closed(self._what)
         self._users += 1
         return self._fd
 
@@ -257,6 +236,43 @@ class UringFile:
             hook.remove()
         if not self._users:
             self._release_fd()
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+class UringFile(_FdHolder):
+    """An open file: an `eio.file.Rw` (for a file opened read-only, writes fail with an `eio.Io`).
+
+    Closed when its switch finishes (if opened with one), by `close`, or
+    when garbage-collected.
+    """
+
+    __slots__ = ("_label", "_at_start")
+
+    def __init__(self, fd: int, label: str) -> None:
+        """Take ownership of the freshly opened descriptor ``fd``; ``label`` names it in messages."""
+        super().__init__(fd, f"file {label}")
+        self._label = label
+        # The position is 0 until something may have moved it: read_all then needs no lseek.
+        self._at_start = True
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fd < 0 else f"fd={self._fd}"
+        return f"<file {self._label} {state}>"
+
+    def attach(self, sw: eio.Switch | None) -> UringFile:
+        """Close the file when ``sw`` finishes (closing it now, and raising, if ``sw`` is finished)."""
+        if sw is not None:
+            self._hook = sw.on_release(self._close_now)
+        return self
+
+    def fileno(self) -> int:
+        """The descriptor (`ValueError` once closed)."""
+        if self._closing:
+            raise _closed(self._what)
+        self._at_start = False
+        return self._fd
 
     async def close(self) -> None:
         """Close the file (idempotent). The descriptor goes once no operation uses it."""
@@ -429,7 +445,7 @@ class UringFile:
 # -- directories -----------------------------------------------------------------------------
 
 
-class UringDir:
+class UringDir(_FdHolder):
     """A directory capability on io_uring: an `eio.fs.ClosableDir`.
 
     ``UringDir(fd, label, sandboxed)``: ``fd`` is a descriptor of the
@@ -439,33 +455,21 @@ class UringDir:
     directory. ``dir_path`` is the directory's native path, for `native`.
     """
 
-    __slots__ = ("_fd", "label", "_sandboxed", "_resolve", "_dir_path", "_hook", "_users", "_closing")
+    __slots__ = ("label", "_sandboxed", "_resolve", "_dir_path")
 
     def __init__(self, fd: int, label: str, sandboxed: bool, dir_path: str = "") -> None:
         """A capability for the directory ``fd`` (owned unless ``AT_FDCWD``), named ``label``."""
-        self._fd = fd
+        super().__init__(fd, f"directory <{label}>")
         self.label = label
         self._sandboxed = sandboxed
         self._resolve = _BENEATH if sandboxed else 0
         # "" and "." would mean the same; keep one form (as Eio does).
         self._dir_path = "" if dir_path == "." else dir_path
-        self._hook: eio.ReleaseHook | None = None
-        self._users = 0
-        self._closing = False
 
     def __repr__(self) -> str:
         kind = "sandbox" if self._sandboxed else "unconfined"
         state = " closed" if self._closing else ""
         return f"<UringDir {self.label} ({kind}){state}>"
-
-    def __del__(self) -> None:
-        fd = self._fd
-        if fd >= 0 and not self._users:
-            self._fd = -1
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     @property
     def sandboxed(self) -> bool:
@@ -480,33 +484,10 @@ class UringDir:
             self._hook = sw.on_release(self._close_now)
         return self
 
-    def _use(self) -> int:
-        if self._closing:
-            raise _closed(f"directory <{self.label}>")
-        self._users += 1
-        return self._fd
-
-    def _unuse(self) -> None:
-        self._users -= 1
-        if self._closing and not self._users:
-            self._release_fd()
-
-    def _release_fd(self) -> None:
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
-
     def _close_now(self) -> None:
-        if self._closing:
-            return
-        if self._fd == AT_FDCWD:
+        if self._fd == AT_FDCWD and not self._closing:
             raise RuntimeError(f"<{self.label}> is not an opened directory and can't be closed")
-        self._closing = True
-        hook, self._hook = self._hook, None
-        if hook is not None:
-            hook.remove()
-        if not self._users:
-            self._release_fd()
+        super()._close_now()
 
     async def close(self) -> None:
         """Close the directory's descriptor (idempotent); later use raises `ValueError`."""
@@ -546,7 +527,7 @@ class UringDir:
         """Open ``path`` for reading."""
         # The hot path of `eio.Path.load`: the OPENAT2 loop of `_openat2`, inlined.
         if self._closing:
-            raise _closed(f"directory <{self.label}>")
+            raise _closed(self._what)
         self._users += 1
         try:
             while True:
