@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from ._plugin import unavailable_reason
+from ._sched import Deadlock
 
-__all__ = ["UringUnavailable", "run", "run_plain", "unavailable_reason"]
+__all__ = ["Deadlock", "UringUnavailable", "run", "run_plain", "unavailable_reason"]
 
 T = TypeVar("T")
 
