@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 from ._plugin import unavailable_reason
-from ._sched import Deadlock
+from ._errors import Deadlock
 
 __all__ = ["Deadlock", "UringUnavailable", "run", "run_plain", "unavailable_reason"]
 

@@ -25,6 +25,7 @@ from typing import Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
+from ._errors import Deadlock
 from ._ring import Ring
 
 # user_data values: 0 is the eventfd's READ, 1 the signal wake-up socket's
@@ -33,13 +34,6 @@ _EVENTFD_UD: Final = 0
 _SIGNAL_UD: Final = 1
 _FIRST_OP_UD: Final = 16
 _CANCEL_BASE: Final = 1 << 62
-
-
-class Deadlock(RuntimeError):
-    """The main function can't finish: no fiber can run and nothing can wake one."""
-
-    def __init__(self) -> None:
-        super().__init__("Deadlock detected: no events scheduled but main function hasn't returned")
 
 
 def _other_threads_alive() -> bool:
