@@ -26,10 +26,11 @@ reused number; after closing, every operation raises `ValueError`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat as _stat
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 import eio
@@ -46,6 +47,7 @@ from ._ring import (
     AT_SYMLINK_NOFOLLOW,
     RESOLVE_BENEATH,
     RESOLVE_NO_MAGICLINKS,
+    Ring,
     Statx,
 )
 from ._sched import check_cancelled
@@ -521,6 +523,33 @@ class UringDir(_FdHolder):
         fd = await _openat2(base, parent, _O_PATH_DIR, 0, self._resolve)
         return fd, leaf, fd
 
+    @contextlib.asynccontextmanager
+    async def _at_parent(self, path: str) -> AsyncGenerator[tuple[int, str], None]:
+        """``async with self._at_parent(path) as (dirfd, leaf)``: `_parent`, with its clean-up.
+
+        Holds a use of this directory throughout, and closes the parent's
+        descriptor (if one was opened) on the way out.
+        """
+        self._use()
+        try:
+            dirfd, leaf, owned = await self._parent(path)
+            try:
+                yield dirfd, leaf
+            finally:
+                if owned >= 0:
+                    os.close(owned)
+        finally:
+            self._unuse()
+
+    async def _op_at_parent(self, path: str, prep: Callable[[Ring, int, int, str], None]) -> None:
+        """Run the one ring operation ``prep(ring, user_data, dirfd, leaf)`` on ``path``'s parent."""
+        async with self._at_parent(path) as (dirfd, leaf):
+            check_cancelled()
+            u = uring()
+            ud = u.next_user_data()
+            prep(u.ring, ud, dirfd, leaf)
+            await _simple(ud, path)
+
     # -- the Dir interface -----------------------------------------------------------------------
 
     async def open_in(self, sw: eio.Switch | None, path: str, /) -> UringFile:
@@ -599,36 +628,10 @@ class UringDir(_FdHolder):
 
     async def mkdir(self, path: str, perm: int, /) -> None:
         """Create the directory ``path`` with ``perm`` (less the umask)."""
-        self._use()
-        try:
-            dirfd, leaf, owned = await self._parent(path)
-            try:
-                check_cancelled()
-                u = uring()
-                ud = u.next_user_data()
-                u.ring.prep_mkdirat(ud, dirfd, leaf, perm)
-                await _simple(ud, path)
-            finally:
-                if owned >= 0:
-                    os.close(owned)
-        finally:
-            self._unuse()
+        await self._op_at_parent(path, lambda ring, ud, dirfd, leaf: ring.prep_mkdirat(ud, dirfd, leaf, perm))
 
     async def _unlinkat(self, path: str, flags: int) -> None:
-        self._use()
-        try:
-            dirfd, leaf, owned = await self._parent(path)
-            try:
-                check_cancelled()
-                u = uring()
-                ud = u.next_user_data()
-                u.ring.prep_unlinkat(ud, dirfd, leaf, flags)
-                await _simple(ud, path)
-            finally:
-                if owned >= 0:
-                    os.close(owned)
-        finally:
-            self._unuse()
+        await self._op_at_parent(path, lambda ring, ud, dirfd, leaf: ring.prep_unlinkat(ud, dirfd, leaf, flags))
 
     async def unlink(self, path: str, /) -> None:
         """Remove the entry ``path`` (a symlink itself, never its target)."""
@@ -673,36 +676,16 @@ class UringDir(_FdHolder):
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the symlink ``path`` pointing at ``link_to`` (which is not checked)."""
-        self._use()
-        try:
-            dirfd, leaf, owned = await self._parent(path)
-            try:
-                check_cancelled()
-                u = uring()
-                ud = u.next_user_data()
-                u.ring.prep_symlinkat(ud, link_to, dirfd, leaf)
-                await _simple(ud, path)
-            finally:
-                if owned >= 0:
-                    os.close(owned)
-        finally:
-            self._unuse()
+        await self._op_at_parent(path, lambda ring, ud, dirfd, leaf: ring.prep_symlinkat(ud, link_to, dirfd, leaf))
 
     async def read_link(self, path: str, /) -> str:
         """The target of the symlink ``path``."""
-        self._use()
-        try:
-            dirfd, leaf, owned = await self._parent(path)
+        async with self._at_parent(path) as (dirfd, leaf):
+            dir_fd = None if dirfd == AT_FDCWD else dirfd
             try:
-                dir_fd = None if dirfd == AT_FDCWD else dirfd
                 return await run_in_systhread(lambda: os.readlink(leaf, dir_fd=dir_fd))
             except OSError as ex:
                 raise from_oserror(ex) from ex
-            finally:
-                if owned >= 0:
-                    os.close(owned)
-        finally:
-            self._unuse()
 
     def native(self, path: str, /) -> str | None:
         """The OS path for ``path`` (relative to the process's current directory unless absolute)."""
