@@ -13,8 +13,11 @@ install -y wrk`` on Debian and Ubuntu).
 Servers (``--only`` takes these names), each reading a request's head up to
 the blank line and writing the response:
 
-- ``eio(uring)``: `eio.net.run_server`; ``eio.BufRead.line`` for the request
-  line and headers, one ``single_write`` for the response;
+- ``eio(uring)``: `eio.net.run_server`; a ``BufRead`` per connection, each
+  request head read up to its blank line by a parser on ``peek``/``ensure``/
+  ``consume`` (the peers' ``readuntil`` work), one ``eio.flow.write`` per response;
+- ``eio(uring) lines``: the same, the head read with ``BufRead.line`` (request
+  line, then headers up to the blank line: more work than the peers do);
 - ``uvloop streams`` / ``asyncio streams``: ``asyncio.start_server``,
   ``readuntil(b"\\r\\n\\r\\n")``, ``write`` and ``drain``;
 - ``trio``: ``trio.serve_tcp``, ``receive_some`` into a buffer, ``send_all``.
