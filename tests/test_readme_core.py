@@ -164,23 +164,28 @@ def test_switch_fail_cancels_its_fibers_and_run_raises(run: Runner, trace: Trace
 # -- Promises --------------------------------------------------------------------------------
 
 
+async def promises_demo() -> None:
+    """The README's promise example: one fiber waits, the other resolves."""
+    promise, resolver = eio.Promise[int].create()
+
+    async def waiter() -> None:
+        eio.traceln("Waiting for promise...")
+        x = await promise
+        eio.traceln(f"x = {x}")
+
+    async def resolve() -> None:
+        eio.traceln("Resolving promise")
+        resolver.resolve(42)
+
+    await eio.fiber.both(waiter, resolve)
+
+
+PROMISES_TRACE = ["Waiting for promise...", "Resolving promise", "x = 42"]
+
+
 def test_promises(run: Runner, trace: Trace) -> None:
-    async def main() -> None:
-        promise, resolver = eio.Promise[int].create()
-
-        async def waiter() -> None:
-            eio.traceln("Waiting for promise...")
-            x = await promise
-            eio.traceln(f"x = {x}")
-
-        async def resolve() -> None:
-            eio.traceln("Resolving promise")
-            resolver.resolve(42)
-
-        await eio.fiber.both(waiter, resolve)
-
-    run(main)
-    assert trace.lines() == ["Waiting for promise...", "Resolving promise", "x = 42"]
+    run(promises_demo)
+    assert trace.lines() == PROMISES_TRACE
 
 
 def test_promises_resolved_once_and_shared(run: Runner) -> None:
@@ -246,39 +251,41 @@ async def fetch(url: str) -> str:
     raise Failure("404 Not Found")
 
 
+async def concurrent_cache_demo() -> None:
+    """The README's cache in use: two requests per URL, one fetch each."""
+    c = make_cache(fetch)
+
+    async def test(url: str) -> None:
+        eio.traceln(f"Requesting {url}...")
+        try:
+            page = await c(url)
+        except Failure as ex:
+            eio.traceln(f"{url} -> {ex!r}")
+        else:
+            eio.traceln(f"{url} -> {page}")
+
+    await eio.fiber.iter(test, ["http://example.com", "http://example.com", "http://bad.com", "http://bad.com"])
+
+
+CONCURRENT_CACHE_TRACE = [
+    "Requesting http://example.com...",
+    "Fetching 'http://example.com'...",
+    "Requesting http://example.com...",
+    "Requesting http://bad.com...",
+    "Fetching 'http://bad.com'...",
+    "Requesting http://bad.com...",
+    "Got response for 'http://example.com'",
+    "http://example.com -> <h1>Example.com</h1>",
+    "Got response for 'http://bad.com'",
+    "http://bad.com -> Failure('404 Not Found')",
+    "http://example.com -> <h1>Example.com</h1>",
+    "http://bad.com -> Failure('404 Not Found')",
+]
+
+
 def test_concurrent_cache(run: Runner, trace: Trace) -> None:
-    async def main() -> None:
-        c = make_cache(fetch)
-
-        async def test(url: str) -> None:
-            eio.traceln(f"Requesting {url}...")
-            try:
-                page = await c(url)
-            except Failure as ex:
-                eio.traceln(f"{url} -> {ex!r}")
-            else:
-                eio.traceln(f"{url} -> {page}")
-
-        await eio.fiber.iter(test, ["http://example.com", "http://example.com", "http://bad.com", "http://bad.com"])
-
-    run(main)
-    assert trace.lines() == [
-        "Requesting http://example.com...",
-        "Fetching 'http://example.com'...",
-        "Requesting http://example.com...",
-        "Requesting http://bad.com...",
-        "Fetching 'http://bad.com'...",
-        "Requesting http://bad.com...",
-        "Got response for 'http://example.com'",
-        "http://example.com -> <h1>Example.com</h1>",
-        "Got response for 'http://bad.com'",
-        "http://bad.com -> Failure('404 Not Found')",
-        "http://example.com -> <h1>Example.com</h1>",
-        "http://bad.com -> Failure('404 Not Found')",
-    ]
-
-
-# -- Design Note: Determinism -----------------------------------------------------------------
+    run(concurrent_cache_demo)
+    assert trace.lines() == CONCURRENT_CACHE_TRACE
 
 
 def test_both_runs_f_first_until_it_performs_an_effect(run: Runner, trace: Trace) -> None:

@@ -50,7 +50,7 @@ import eio_mock
 from conftest import Trace
 from test_readme_bufread import Zero, message
 from test_readme_bufwrite import send_response, send_response_unbuffered
-from test_readme_core import Failure, counter, fetch, make_cache
+from test_readme_core import CONCURRENT_CACHE_TRACE, PROMISES_TRACE, Failure, concurrent_cache_demo, counter, promises_demo
 from test_readme_mocks import handle_client, run_client, run_server
 from test_readme_sync import ocaml_string, worker_pool_main
 
@@ -514,53 +514,18 @@ def test_a_real_connection_reset_is_a_unix_connection_reset() -> None:
 
 def test_promises(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
-        promise, resolver = eio.Promise[int].create()
-
-        async def waiter() -> None:
-            eio.traceln("Waiting for promise...")
-            x = await promise
-            eio.traceln(f"x = {x}")
-
-        async def resolving() -> None:
-            eio.traceln("Resolving promise")
-            resolver.resolve(42)
-
-        await eio.fiber.both(waiter, resolving)
+        await promises_demo()
 
     run(main)
-    assert trace.lines() == ["Waiting for promise...", "Resolving promise", "x = 42"]
+    assert trace.lines() == PROMISES_TRACE
 
 
 def test_concurrent_cache(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
-        c = make_cache(fetch)
-
-        async def test(url: str) -> None:
-            eio.traceln(f"Requesting {url}...")
-            try:
-                page = await c(url)
-            except Failure as ex:
-                eio.traceln(f"{url} -> {ex!r}")
-            else:
-                eio.traceln(f"{url} -> {page}")
-
-        await eio.fiber.iter(test, ["http://example.com", "http://example.com", "http://bad.com", "http://bad.com"])
+        await concurrent_cache_demo()
 
     run(main)
-    assert trace.lines() == [
-        "Requesting http://example.com...",
-        "Fetching 'http://example.com'...",
-        "Requesting http://example.com...",
-        "Requesting http://bad.com...",
-        "Fetching 'http://bad.com'...",
-        "Requesting http://bad.com...",
-        "Got response for 'http://example.com'",
-        "http://example.com -> <h1>Example.com</h1>",
-        "Got response for 'http://bad.com'",
-        "http://bad.com -> Failure('404 Not Found')",
-        "http://example.com -> <h1>Example.com</h1>",
-        "http://bad.com -> Failure('404 Not Found')",
-    ]
+    assert trace.lines() == CONCURRENT_CACHE_TRACE
 
 
 def test_streams(trace: Trace) -> None:
