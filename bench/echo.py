@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import cast
@@ -48,7 +48,8 @@ WARMUP_SECONDS = 0.5  # WARMUP_S in echo_client.c
 # -- servers (each runs in its own process: `echo.py --serve NAME`) --------------------------
 
 
-def _announce(port: int) -> None:
+def announce(port: int) -> None:
+    """A server's first stdout line: the port it listens on (the driver reads it)."""
     print(port, flush=True)
 
 
@@ -68,7 +69,7 @@ def serve_eio(domains: int) -> None:
             sock = await eio.net.listen(sw, UringNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
             addr = eio.net.listening_addr(sock)
             assert isinstance(addr, eio.net.Tcp)
-            _announce(addr.port)
+            announce(addr.port)
             extra = None if domains == 1 else (ThreadDomainManager(lambda: new_loop()[0]), domains - 1)
             # Clients leave by closing (or resetting) their connections: not an error here.
             await eio.net.run_server(sock, echo, on_error=lambda ex: None, additional_domains=extra)
@@ -87,9 +88,18 @@ def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] 
         finally:
             writer.close()
 
+    serve_asyncio(echo, loop_factory)
+
+
+def serve_asyncio(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+) -> None:
+    """Serve ``handle`` with ``asyncio.start_server`` on a loop from ``loop_factory``, forever."""
+
     async def main() -> None:
-        server = await asyncio.start_server(echo, HOST, 0, backlog=1024)
-        _announce(server.sockets[0].getsockname()[1])
+        server = await asyncio.start_server(handle, HOST, 0, backlog=1024)
+        announce(server.sockets[0].getsockname()[1])
         await server.serve_forever()
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
@@ -113,7 +123,7 @@ def serve_uvloop_protocol() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(Echo, HOST, 0, backlog=1024)
-        _announce(server.sockets[0].getsockname()[1])
+        announce(server.sockets[0].getsockname()[1])
         await server.serve_forever()
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -131,12 +141,13 @@ def serve_trio() -> None:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             listeners = await nursery.start(partial(trio.serve_tcp, echo, 0, host=HOST))
-            _announce(listeners[0].socket.getsockname()[1])
+            announce(listeners[0].socket.getsockname()[1])
 
     trio.run(main)
 
 
-def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's loop factory (imported only when a uvloop server runs)."""
     import uvloop
 
     return uvloop.new_event_loop
@@ -145,7 +156,7 @@ def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring)": lambda: serve_eio(1),
     "eio(uring) 2 domains": lambda: serve_eio(2),
-    "uvloop streams": lambda: serve_asyncio_streams(_uvloop_factory()),
+    "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,

@@ -43,16 +43,21 @@ if not __package__:
     # (so that `bench` resolves).
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.echo import HOST, Result, format_results, process_cpu_seconds, unavailable
+from bench.echo import (
+    HOST,
+    Result,
+    announce,
+    format_results,
+    process_cpu_seconds,
+    serve_asyncio,
+    unavailable,
+    uvloop_factory,
+)
 
 if TYPE_CHECKING:
     import eio
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!"
-
-
-def _announce(port: int) -> None:
-    print(port, flush=True)
 
 
 # -- servers (each runs in its own process: `http.py --serve NAME`) ----------------------------
@@ -102,7 +107,7 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]]) -> None:
             sock = await eio.net.listen(sw, UringNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
             addr = eio.net.listening_addr(sock)
             assert isinstance(addr, eio.net.Tcp)
-            _announce(addr.port)
+            announce(addr.port)
             # wrk closes its connections at the end, possibly mid-request: not an error here.
             await eio.net.run_server(sock, handle, on_error=lambda ex: None)
 
@@ -124,13 +129,7 @@ def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] 
         finally:
             writer.close()
 
-    async def main() -> None:
-        server = await asyncio.start_server(handle, HOST, 0, backlog=1024)
-        _announce(server.sockets[0].getsockname()[1])
-        await server.serve_forever()
-
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(main())
+    serve_asyncio(handle, loop_factory)
 
 
 def serve_trio() -> None:
@@ -156,15 +155,9 @@ def serve_trio() -> None:
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             listeners = await nursery.start(partial(trio.serve_tcp, handle, 0, host=HOST, backlog=1024))
-            _announce(listeners[0].socket.getsockname()[1])
+            announce(listeners[0].socket.getsockname()[1])
 
     trio.run(main)
-
-
-def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    import uvloop
-
-    return uvloop.new_event_loop
 
 
 _EIO = "eio(uring)"
@@ -174,7 +167,7 @@ _PEERS = ("uvloop streams", "asyncio streams", "trio")
 SERVERS: dict[str, Callable[[], None]] = {
     _EIO: lambda: serve_eio(_request_head),
     _EIO_LINES: lambda: serve_eio(_request_lines),
-    "uvloop streams": lambda: serve_asyncio_streams(_uvloop_factory()),
+    "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
 }
