@@ -33,20 +33,24 @@ def _os_error(res: int, what: str) -> OSError:
     return OSError(-res, f"{what}: {os.strerror(-res)}")
 
 
-async def read_fd(fd: int, buf: memoryview | bytearray, offset: int = -1) -> int:
-    """Read into ``buf`` from ``fd``; 0 at end of file. Raises OSError on failure."""
+async def read_op(fd: int, bufs: Sequence[memoryview | bytearray], offset: int = -1) -> int:
+    """One ring READ (READV for several buffers) at ``offset`` (-1: the file position).
+
+    Returns the completion's result as is: bytes read, 0 at the end, or
+    ``-errno``; callers turn a failure into the error that fits them.
+    """
     check_cancelled()
     u = uring()
     ud = u.next_user_data()
-    u.ring.prep_read(ud, fd, buf, offset)
-    res = await u.await_op(ud)
-    if res < 0:
-        raise _os_error(res, "read")
-    return res
+    if len(bufs) == 1:
+        u.ring.prep_read(ud, fd, bufs[0], offset)
+    else:
+        u.ring.prep_readv(ud, fd, bufs, offset)
+    return await u.await_op(ud)
 
 
-async def write_fd(fd: int, bufs: Sequence[bytes | memoryview], offset: int = -1) -> int:
-    """Write (some of) ``bufs`` to ``fd``; return how many bytes went. Raises OSError on failure."""
+async def write_op(fd: int, bufs: Sequence[bytes | memoryview], offset: int = -1) -> int:
+    """One ring WRITE (WRITEV for several buffers); the result as is (bytes written or ``-errno``)."""
     check_cancelled()
     u = uring()
     ud = u.next_user_data()
@@ -54,7 +58,20 @@ async def write_fd(fd: int, bufs: Sequence[bytes | memoryview], offset: int = -1
         u.ring.prep_write(ud, fd, bufs[0], offset)
     else:
         u.ring.prep_writev(ud, fd, bufs, offset)
-    res = await u.await_op(ud)
+    return await u.await_op(ud)
+
+
+async def read_fd(fd: int, buf: memoryview | bytearray, offset: int = -1) -> int:
+    """Read into ``buf`` from ``fd``; 0 at end of file. Raises OSError on failure."""
+    res = await read_op(fd, (buf,), offset)
+    if res < 0:
+        raise _os_error(res, "read")
+    return res
+
+
+async def write_fd(fd: int, bufs: Sequence[bytes | memoryview], offset: int = -1) -> int:
+    """Write (some of) ``bufs`` to ``fd``; return how many bytes went. Raises OSError on failure."""
+    res = await write_op(fd, bufs, offset)
     if res < 0:
         raise _os_error(res, "write")
     return res

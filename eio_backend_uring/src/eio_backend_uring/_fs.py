@@ -39,7 +39,7 @@ from eio.file import Rw, SeekWhence, Stat, kind_of_mode
 from eio.fs import ClosableDir, Create, Dir
 from eio.lowlevel import run_in_systhread
 
-from ._fd import uring
+from ._fd import read_op, uring, write_op
 from ._ring import (
     AT_EMPTY_PATH,
     AT_FDCWD,
@@ -287,11 +287,7 @@ class UringFile(_FdHolder):
         fd = self._use()
         self._at_start = False
         try:
-            check_cancelled()
-            u = uring()
-            ud = u.next_user_data()
-            u.ring.prep_read(ud, fd, buf, -1)
-            res = await u.await_op(ud)
+            res = await read_op(fd, (buf,))
         finally:
             self._unuse()
         if res > 0:
@@ -324,11 +320,7 @@ class UringFile(_FdHolder):
             size = left + 1 if left >= 0 else _READ_CHUNK
             while True:
                 buf = bytearray(size)
-                check_cancelled()
-                u = uring()
-                ud = u.next_user_data()
-                u.ring.prep_read(ud, fd, buf, -1)
-                n = await u.await_op(ud)
+                n = await read_op(fd, (buf,))
                 if n < 0:
                     raise _error(n, self._label)
                 if n == left and not chunks:
@@ -353,14 +345,7 @@ class UringFile(_FdHolder):
             raise ValueError(f"file_offset must not be negative (got {file_offset})")
         fd = self._use()
         try:
-            check_cancelled()
-            u = uring()
-            ud = u.next_user_data()
-            if len(bufs) == 1:
-                u.ring.prep_read(ud, fd, bufs[0], file_offset)
-            else:
-                u.ring.prep_readv(ud, fd, bufs, file_offset)
-            res = await u.await_op(ud)
+            res = await read_op(fd, bufs, file_offset)
         finally:
             self._unuse()
         if res > 0:
@@ -380,14 +365,7 @@ class UringFile(_FdHolder):
         if offset < 0:
             self._at_start = False
         try:
-            check_cancelled()
-            u = uring()
-            ud = u.next_user_data()
-            if len(bufs) == 1:
-                u.ring.prep_write(ud, fd, bufs[0], offset)
-            else:
-                u.ring.prep_writev(ud, fd, bufs, offset)
-            res = await u.await_op(ud)
+            res = await write_op(fd, bufs, offset)
         finally:
             self._unuse()
         if res < 0:
