@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"io_uring unavailable: {eio_backend_uring.unavailable_reason()}",
 )
 
-DEADLOCK = r"^Deadlock detected: no events scheduled but main function hasn't returned$"
+DEADLOCK = r"^Deadlock detected: no events scheduled but main function hasn't returned\n"
 
 
 class SimulatedError(Exception):

@@ -12,7 +12,7 @@ from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
 from ._core._lazy import Lazy
-from ._core._loop import NoLoopRunning
+from ._core._loop import Deadlock, NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
 from ._core._pool import Pool
 from ._core._promise import AlreadyResolved, Promise, Resolver
@@ -34,6 +34,7 @@ __all__ = [
     "BufWrite",
     "Cancelled",
     "Condition",
+    "Deadlock",
     "DomainManager",
     "EndOfFile",
     "ExecutorPool",

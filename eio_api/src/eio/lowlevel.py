@@ -1,10 +1,61 @@
-"""The runtime's internals, for backend authors (Eio's ``Eio.Private``).
+"""The backend contract: everything a backend author needs, in one place (Eio's ``Eio.Private``).
 
-A backend creates a `Loop` with its own `Poller` and runs the main coroutine
-with `Loop.run`. IO is done by suspending the current fiber (`suspend`) after
-registering the operation, setting ``fiber.cancel_fn`` so cancellation can
-stop it, and calling ``fiber.wake(result)`` (or ``wake_threadsafe`` from
-another thread) when it completes.
+Read this top to bottom before writing a backend.
+
+The loop
+    The fiber runtime is shared: a `Loop` owns the run queue, a thread-safe
+    inbox, the timer heap and the cancellation tree. A backend gives it a
+    `Poller` and either lets it drive itself, ``loop.run(coro)`` (run every
+    ready fiber; when none is ready, block in ``poller.poll(loop, timeout)``;
+    repeat until the main fiber ends), or hosts it in another event loop::
+
+        fiber = loop.spawn(coro, on_exit)      # queue a root fiber (any number)
+        while not done:
+            loop.step()                        # inbox, due timers, one pass over the run queue
+            wait_through_host(loop.next_timeout())   # 0: step again; None: until notified
+
+    ``poller.notify()`` must wake the host (from any thread and from signal
+    handlers). Between steps no fiber is current and ``loop.thread_id`` is 0,
+    so code of the host that resolves a promise or adds to a stream wakes
+    fibers through the inbox, and hence wakes the host.
+
+Suspending (the cancel-function contract)
+    A fiber waits by ``await suspend(register)``: if its context is
+    cancelled, it raises `eio.Cancelled` at once (requeued at the tail);
+    otherwise ``register(fiber)`` arranges a wake-up and sets
+    ``fiber.cancel_fn``. Exactly one party wakes a suspended fiber:
+
+    - the operation, on completion: ``fiber.wake(value)`` on the loop's own
+      thread, ``fiber.wake_threadsafe(value)`` from anywhere (both clear
+      ``cancel_fn``, so a later cancellation does nothing);
+    - cancellation: the cancel tree calls ``cancel_fn(Cancelled(...))`` once,
+      on the loop's thread. The cancel function either wakes the fiber at
+      once with the error (``fiber.wake_error``) when the operation is
+      certainly undone, or *defers*: it asks the OS to stop the operation
+      and leaves the fiber suspended until the operation's own completion,
+      which then reports what really happened (io_uring: ``ASYNC_CANCEL``,
+      then the original completion). An operation that completed is never
+      reported as cancelled: if the completion and the cancellation race,
+      the completion wins and the fiber sees the cancellation at its next
+      suspension.
+
+Readiness waits
+    Shared Unix code tries the non-blocking system call first and waits only
+    on ``EAGAIN``, with `wait_readable` / `wait_writable`, which call the
+    poller's own methods (see `ReadinessPoller`). Before closing a
+    descriptor that fibers may wait on, call `notify_closing`.
+
+Deadlock
+    A self-driven loop raises `Deadlock` (with what each fiber waits on) when
+    no fiber is ready, no timer is pending, ``poller.busy()`` is False, no
+    operation on another thread is counted in ``loop.pending_external``, and
+    no other thread or signal handler could wake it. Work handed to another
+    thread must be counted there until its wake-up is queued.
+
+Registration
+    A backend distribution declares an entry point in the group ``eio``
+    naming a module with ``eio_register_backends(registry)``, which calls
+    ``registry.register(BackendInfo(...))``.
 """
 
 from ._core._backend import BackendInfo, BackendRegistry
@@ -14,6 +65,8 @@ from ._core._fiber import ExitFn, Fiber
 from ._core._loop import (
     MAX_FORK_DEPTH,
     SUSPEND,
+    Deadlock,
+    InternalThread,
     Loop,
     NoLoopRunning,
     Poller,
@@ -21,11 +74,15 @@ from ._core._loop import (
     current_fiber,
     current_loop,
     current_loop_or_none,
+    describe_deadlock,
+    waiting_at,
+    walk_fibers,
 )
+from ._core._readiness import ReadinessPoller, notify_closing, readiness_poller, wait_readable, wait_writable
 from ._core._threads import ThreadDomainManager, run_in_systhread
 from ._core._trace import trace_prefix
-from ._io_errors import add_context, from_oserror
 from ._core._traps import coroutine_of, fork_raw, suspend, suspend_unchecked, wait, yield_
+from ._io_errors import add_context, from_oserror
 
 __all__ = [
     "BackendInfo",
@@ -35,25 +92,35 @@ __all__ = [
     "SUSPEND",
     "CancelContext",
     "CancelFn",
+    "Deadlock",
     "ExitFn",
     "Fiber",
+    "InternalThread",
     "Loop",
     "NoLoopRunning",
     "Poller",
+    "ReadinessPoller",
     "ThreadDomainManager",
     "TimerEntry",
+    "add_context",
     "coroutine_of",
     "current_fiber",
     "current_loop",
     "current_loop_or_none",
+    "describe_deadlock",
     "fork_raw",
     "from_oserror",
-    "add_context",
+    "notify_closing",
+    "readiness_poller",
     "run_in_systhread",
     "sleep_until_monotonic",
     "suspend",
     "suspend_unchecked",
     "trace_prefix",
     "wait",
+    "wait_readable",
+    "wait_writable",
+    "waiting_at",
+    "walk_fibers",
     "yield_",
 ]

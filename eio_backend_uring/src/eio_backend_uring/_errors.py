@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
+from eio.lowlevel import Deadlock
 
-class Deadlock(RuntimeError):
-    """The main function can't finish: no fiber can run and nothing can wake one."""
-
-    def __init__(self) -> None:
-        super().__init__("Deadlock detected: no events scheduled but main function hasn't returned")
+__all__ = ["Deadlock"]

@@ -25,7 +25,6 @@ from typing import Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
-from ._errors import Deadlock
 from ._ring import Ring
 
 # user_data values: 0 is the eventfd's READ, 1 the signal wake-up socket's
@@ -34,23 +33,6 @@ _EVENTFD_UD: Final = 0
 _SIGNAL_UD: Final = 1
 _FIRST_OP_UD: Final = 16
 _CANCEL_BASE: Final = 1 << 62
-
-
-def _other_threads_alive() -> bool:
-    me = threading.current_thread()
-    return any(t is not me and not t.daemon and t.is_alive() for t in threading.enumerate())
-
-
-def _python_signal_handlers() -> bool:
-    """Whether a Python signal handler is installed (one could wake the main thread's loop)."""
-    for signum in signal.valid_signals():
-        try:
-            handler = signal.getsignal(signum)
-        except ValueError:
-            continue
-        if callable(handler) and handler is not signal.default_int_handler:
-            return True
-    return False
 
 
 class Uring:
@@ -125,14 +107,6 @@ class Uring:
         if timeout == 0:
             ring.poll_nowait(self._complete)
             return
-        if (
-            timeout is None
-            and not self._ops
-            and not loop.pending_external
-            and not _other_threads_alive()
-            and not (self._signal_socks is not None and _python_signal_handlers())
-        ):
-            raise Deadlock()
         self._sleeping = True
         try:
             if not loop.inbox:
@@ -142,6 +116,10 @@ class Uring:
         finally:
             self._sleeping = False
         ring.reap(self._complete)
+
+    def busy(self) -> bool:
+        """Whether an operation is in flight in the ring."""
+        return bool(self._ops)
 
     def close(self) -> None:
         """Close the ring and the eventfd (idempotent)."""

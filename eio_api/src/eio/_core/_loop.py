@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import contextvars
 import heapq
+import os
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any, Protocol
 
 from ._cancel import CancelContext
-from ._fiber import Fiber
+from ._fiber import ExitFn, Fiber
 
 # What the suspend trap yields to the loop. Anything else means the coroutine
 # awaited an object from another async library.
@@ -38,14 +41,23 @@ POLL_EVERY_STEPS = 8
 
 
 class Poller(Protocol):
-    """What a backend supplies to a loop: a way to wait for the outside world."""
+    """What a backend supplies to a loop: a way to wait for the outside world.
+
+    The loop calls `poll` only when it drives itself (`Loop.run`); a loop
+    hosted by another event loop (`Loop.step`) never blocks in its poller.
+    """
 
     def poll(self, loop: Loop, timeout: float | None) -> None:
         """Wait for events for at most ``timeout`` seconds (None: no limit; 0: don't block).
 
-        Completed operations wake their fibers. Raise an exception (such as a
-        deadlock error) when nothing can ever wake the loop again.
+        Completed operations wake their fibers. The loop never passes None
+        unless `busy` said an operation is pending or another thread may
+        still wake it (the loop itself reports deadlocks).
         """
+        ...
+
+    def busy(self) -> bool:
+        """Whether an operation registered with the poller is still pending (its completion will wake a fiber)."""
         ...
 
     def notify(self) -> None:
@@ -55,6 +67,16 @@ class Poller(Protocol):
     def close(self) -> None:
         """Release the poller's OS resources."""
         ...
+
+
+class Deadlock(RuntimeError):
+    """Nothing can run and nothing can ever wake the loop: the program can't finish.
+
+    Raised by `Loop.run` (so by every backend's ``run``) when no fiber is
+    ready, no timer is pending, no IO operation is in flight, and no other
+    thread could wake the loop. The message lists what each fiber waits on,
+    and where.
+    """
 
 
 class _Local(threading.local):
@@ -89,26 +111,47 @@ def current_fiber() -> Fiber:
     return loop.current
 
 
+# A blocking poll waits at most this long, so a far-off deadline (a day, or
+# 1e300 seconds) never overflows a backend's time representation.
+MAX_POLL_WAIT = 3600.0
+
+# While only another thread could still wake the loop, it re-checks this often
+# whether that thread is still alive (else the program would hang silently).
+THREAD_RECHECK = 0.1
+
+# A heap with more cancelled timers than this (and more than half of it) is compacted.
+_COMPACT_MIN = 64
+
+
 class TimerEntry:
-    """A pending timer; `cancel` makes it a no-op (it is dropped lazily)."""
+    """A pending timer; `cancel` makes it a no-op (the heap drops or compacts it)."""
 
-    __slots__ = ("deadline", "seq", "callback")
+    __slots__ = ("deadline", "seq", "callback", "loop")
 
-    def __init__(self, deadline: float, seq: int, callback: Callable[[], None] | None) -> None:
+    def __init__(self, deadline: float, seq: int, callback: Callable[[], None] | None, loop: Loop) -> None:
         self.deadline: float = deadline
         self.seq: int = seq
         self.callback = callback
+        self.loop: Loop = loop
 
     def __lt__(self, other: TimerEntry) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
 
     def cancel(self) -> None:
-        """Stop the timer from firing."""
-        self.callback = None
+        """Stop the timer from firing (own loop thread only; idempotent)."""
+        if self.callback is not None:
+            self.callback = None
+            self.loop.timer_cancelled()
 
 
 class Loop:
-    """One domain's event loop: run queue, inbox, timers, and the current fiber."""
+    """One domain's event loop: run queue, inbox, timers, and the current fiber.
+
+    A backend either lets the loop drive itself (`run`: run what is ready,
+    then block in the `Poller`) or hosts it in another event loop, which
+    calls `step` and then waits itself (for `next_timeout` seconds, or until
+    the poller's ``notify`` wakes it).
+    """
 
     __slots__ = (
         "run_queue",
@@ -120,35 +163,40 @@ class Loop:
         "root_cc",
         "timers",
         "timer_seq",
+        "timers_cancelled",
         "idle_hooks",
         "pending_external",
+        "main_fiber",
         "main_done",
         "main_result",
         "main_error",
         "backend_id",
-        "debug_name",
     )
 
     def __init__(self, poller: Poller, backend_id: str = "") -> None:
         self.run_queue: deque[Fiber] = deque()
         self.inbox: deque[Fiber | Callable[[], None]] = deque()
         self.current: Fiber | None = None
+        # The thread running this loop's fibers now; 0 while a hosted loop is
+        # between steps, so that host code on the same thread wakes fibers
+        # through the inbox (and so wakes the host) rather than the run queue.
         self.thread_id: int = 0
         self.poller: Poller = poller
         self.depth: int = 0
         self.root_cc: CancelContext = CancelContext(self, None, protected=False, name="root")
         self.timers: list[TimerEntry] = []
         self.timer_seq: int = 0
+        self.timers_cancelled: int = 0
         # Called when nothing can run; each returns True if it made progress
         # (the mock clock advances this way).
         self.idle_hooks: list[Callable[[], bool]] = []
         # Operations running outside the loop (on threads) that will wake it.
         self.pending_external: int = 0
+        self.main_fiber: Fiber | None = None
         self.main_done: bool = False
         self.main_result: object = None
         self.main_error: BaseException | None = None
         self.backend_id: str = backend_id
-        self.debug_name: str = ""
 
     # -- called from any thread --------------------------------------------
 
@@ -157,18 +205,33 @@ class Loop:
         self.poller.notify()
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
-        """Run ``fn()`` on the loop's thread at its next turn."""
+        """Run ``fn()`` on the loop's thread at its next turn (any thread, or a signal handler)."""
         self.inbox.append(fn)
         self.poller.notify()
 
     # -- timers ---------------------------------------------------------------
 
     def add_timer(self, deadline: float, callback: Callable[[], None]) -> TimerEntry:
-        """Call ``callback()`` once `time.monotonic()` reaches ``deadline``."""
+        """Call ``callback()`` once `time.monotonic()` reaches ``deadline`` (own loop thread only)."""
         self.timer_seq += 1
-        entry = TimerEntry(deadline, self.timer_seq, callback)
+        entry = TimerEntry(deadline, self.timer_seq, callback, self)
         heapq.heappush(self.timers, entry)
         return entry
+
+    def timer_cancelled(self) -> None:
+        """Count a cancelled timer; compact the heap once most of it is dead.
+
+        Without this, a million ``with_timeout(3600, quick)`` calls would keep
+        a million dead entries for an hour.
+        """
+        n = self.timers_cancelled + 1
+        timers = self.timers
+        if n > _COMPACT_MIN and n * 2 > len(timers):
+            live = [t for t in timers if t.callback is not None]
+            heapq.heapify(live)
+            timers[:] = live
+            n = 0
+        self.timers_cancelled = n
 
     def _fire_timers(self) -> None:
         timers = self.timers
@@ -177,6 +240,8 @@ class Loop:
             entry = timers[0]
             if entry.callback is None:
                 heapq.heappop(timers)
+                if self.timers_cancelled:
+                    self.timers_cancelled -= 1
             elif entry.deadline <= now:
                 heapq.heappop(timers)
                 cb = entry.callback
@@ -185,13 +250,22 @@ class Loop:
             else:
                 break
 
-    def _next_timeout(self) -> float | None:
+    def _timer_wait(self) -> float | None:
+        """Seconds until the earliest live timer (None if there is none)."""
         timers = self.timers
         while timers and timers[0].callback is None:
             heapq.heappop(timers)
+            if self.timers_cancelled:
+                self.timers_cancelled -= 1
         if not timers:
             return None
-        return max(0.0, timers[0].deadline - _monotonic())
+        return min(max(0.0, timers[0].deadline - _monotonic()), MAX_POLL_WAIT)
+
+    def next_timeout(self) -> float | None:
+        """For a host: how long it may wait before the next `step` (0: step again now; None: until notified)."""
+        if self.run_queue or self.inbox:
+            return 0.0
+        return self._timer_wait()
 
     # -- fibers ---------------------------------------------------------------
 
@@ -218,6 +292,19 @@ class Loop:
             self.depth -= 1
             self.current = parent
 
+    def spawn(self, coro: Coroutine[Any, Any, Any], on_exit: ExitFn, cc: CancelContext | None = None) -> Fiber:
+        """Queue a new fiber running ``coro`` in ``cc`` (default: the root context).
+
+        For code outside every fiber (a host loop calling into eio, a
+        backend's ``run``): the fiber runs at the loop's next pass, in a copy
+        of the caller's context variables. ``on_exit(fiber, result, error)``
+        must not raise. Call it on the loop's thread (from another thread,
+        go through `call_soon_threadsafe`).
+        """
+        fiber = Fiber(self, coro, cc or self.root_cc, contextvars.copy_context(), on_exit)
+        self.run_queue.append(fiber)
+        return fiber
+
     def _foreign_await(self, fiber: Fiber, yielded: object) -> None:
         fiber.error = TypeError(
             f"a fiber awaited {yielded!r}, which belongs to another async library; "
@@ -242,14 +329,18 @@ class Loop:
         self.main_error = error
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> object:
-        """Run ``coro`` as the main fiber until it ends; return its result or raise its error."""
+        """Run ``coro`` as the main fiber until it ends; return its result or raise its error.
+
+        The loop drives itself: it runs every ready fiber, then blocks in its
+        poller until IO, a timer or another thread wakes it. It raises
+        `Deadlock` when nothing can ever wake it again.
+        """
         if loop_state.loop is not None:
             coro.close()
             raise RuntimeError("an eio loop is already running in this thread")
         loop_state.loop = self
         self.thread_id = threading.get_ident()
-        main = Fiber(self, coro, self.root_cc, contextvars.copy_context(), self._main_exit)
-        self.run_queue.append(main)
+        self.main_fiber = self.spawn(coro, self._main_exit)
         try:
             self._run()
         except BaseException:
@@ -257,11 +348,63 @@ class Loop:
             raise
         finally:
             loop_state.loop = None
+            self.thread_id = 0
         if self.main_error is not None:
             error = self.main_error
             self.main_error = None
             raise error
         return self.main_result
+
+    def step(self) -> None:
+        """One turn of a hosted loop: take wake-ups from the inbox, fire due timers, run each ready fiber once.
+
+        Fibers woken during the pass run at the next step. Between steps the
+        host waits (at most `next_timeout` seconds, or until the poller's
+        ``notify`` is called) and code it runs is not inside any fiber.
+        """
+        previous = loop_state.loop
+        loop_state.loop = self
+        self.thread_id = threading.get_ident()
+        try:
+            if self.inbox:
+                self._drain_inbox()
+            if self.timers:
+                self._fire_timers()
+            self._run_pass()
+        finally:
+            self.thread_id = 0
+            loop_state.loop = previous
+
+    def _run_pass(self) -> None:
+        """Run every fiber queued now once (those woken meanwhile wait for the next pass)."""
+        q = self.run_queue
+        popleft = q.popleft
+        n = len(q)
+        while True:
+            if not n:
+                break
+            n -= 1
+            fiber = popleft()
+            self.current = fiber
+            error = fiber.error
+            try:
+                if error is None:
+                    value = fiber.value
+                    if value is not None:
+                        fiber.value = None  # don't keep the value alive
+                    y = fiber.ctx_run(fiber.send, value)
+                else:
+                    fiber.error = None
+                    y = fiber.ctx_run(fiber.coro.throw, error)
+            except StopIteration as stop:
+                fiber.cc.fibers.pop(fiber, None)  # Fiber.exit, inlined
+                fiber.on_exit(fiber, stop.value, None)
+            except BaseException as ex:  # noqa: BLE001 - the fiber's error goes to its owner
+                fiber.exit(None, ex)
+            else:
+                if y is not SUSPEND:
+                    self._foreign_await(fiber, y)
+        self.current = None
 
     def _run(self) -> None:
         q = self.run_queue
@@ -269,7 +412,9 @@ class Loop:
         inbox = self.inbox
         poller = self.poller
         # `while True` with explicit breaks: CPython 3.11 only specialises a
-        # loop's bytecode after unconditional backward jumps.
+        # loop's bytecode after unconditional backward jumps. The pass over the
+        # run queue is `_run_pass`, written out again here: a call per pass
+        # would cost a yield ping-pong about a tenth of its time.
         steps_since_poll = 0
         while True:
             n = len(q)
@@ -325,7 +470,12 @@ class Loop:
             if progressed or q or inbox:
                 continue
             steps_since_poll = 0
-            poller.poll(self, self._next_timeout())
+            timeout = self._timer_wait()
+            if timeout is None and not poller.busy() and not self.pending_external:
+                if not _others_may_wake(self):
+                    raise Deadlock(describe_deadlock(self))
+                timeout = THREAD_RECHECK
+            poller.poll(self, timeout)
             if inbox:
                 self._drain_inbox()
             if self.timers:
@@ -342,14 +492,9 @@ class Loop:
         """
         by_depth: list[tuple[int, int, Fiber]] = []
         seq = 0
-        # Iterative walk: a deep tree of contexts must not hit the recursion limit.
-        stack: list[tuple[CancelContext, int]] = [(self.root_cc, 0)]
-        while stack:
-            cc, depth = stack.pop()
-            stack.extend((child, depth + 1) for child in reversed(cc.children))
-            for f in cc.fibers:
-                seq += 1
-                by_depth.append((depth, seq, f))
+        for depth, f in walk_fibers(self.root_cc):
+            seq += 1
+            by_depth.append((depth, seq, f))
         by_depth.sort(key=lambda t: (-t[0], -t[1]))
         self.run_queue.clear()
         for _, _, f in by_depth:
@@ -361,3 +506,108 @@ class Loop:
                 pass
             f.cc.fibers.pop(f, None)
         self.current = None
+
+
+def walk_fibers(root: CancelContext) -> list[tuple[int, Fiber]]:
+    """Every fiber in the tree under ``root`` with its depth, contexts in tree order.
+
+    Iterative: a deep tree of contexts must not hit the recursion limit.
+    """
+    out: list[tuple[int, Fiber]] = []
+    stack: list[tuple[CancelContext, int]] = [(root, 0)]
+    while stack:
+        cc, depth = stack.pop()
+        stack.extend((child, depth + 1) for child in reversed(cc.children))
+        out.extend((depth, f) for f in cc.fibers)
+    return out
+
+
+# -- who else could wake a loop ------------------------------------------------
+
+
+class InternalThread(threading.Thread):
+    """A thread of eio's own (a systhread worker, a domain).
+
+    The deadlock check ignores these: an idle worker can't wake anyone, and
+    a busy one is counted in ``Loop.pending_external``.
+    """
+
+
+def _others_may_wake(loop: Loop) -> bool:
+    """Whether something outside the loop may still wake it: another live thread, or a signal handler."""
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not isinstance(t, InternalThread) and t.is_alive():
+            return True
+    if me is threading.main_thread():
+        # A Python signal handler (other than Ctrl-C's default) may wake a fiber.
+        for signum in signal.valid_signals():
+            try:
+                handler = signal.getsignal(signum)
+            except ValueError:
+                continue
+            if callable(handler) and handler is not signal.default_int_handler:
+                return True
+    return False
+
+
+def describe_deadlock(loop: Loop) -> str:
+    """The message of a `Deadlock`: each fiber, what it waits on and where."""
+    lines = ["Deadlock detected: no events scheduled but main function hasn't returned"]
+    main = loop.main_fiber
+    fibers = walk_fibers(loop.root_cc)
+    fibers.sort(key=lambda t: t[1] is not main)  # stable: the main fiber first
+    for _, f in fibers:
+        who = "main fiber" if f is main else f"fiber {fiber_name(f)}"
+        lines.append(f"  {who} is waiting {waiting_at(f)}")
+    return "\n".join(lines)
+
+
+def fiber_name(fiber: Fiber) -> str:
+    """The qualified name of the function a fiber runs."""
+    return str(getattr(fiber.coro, "__qualname__", None) or repr(fiber.coro))
+
+
+_CORE_DIR = os.path.dirname(__file__)
+
+
+def waiting_at(fiber: Fiber) -> str:
+    """Where a suspended fiber waits: the eio operation and the line of the caller's code.
+
+    Found by walking the chain of awaited coroutines, so suspending records
+    nothing on the hot path.
+    """
+    frames: list[FrameType] = []
+    obj: object = fiber.coro
+    for _ in range(1000):  # a cycle is impossible, but a bound costs nothing
+        frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+        if isinstance(frame, FrameType):
+            frames.append(frame)
+        nxt = getattr(obj, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(obj, "gi_yieldfrom", None)
+        if nxt is None:
+            break
+        obj = nxt
+    if not frames:
+        return "(not started)"
+    # The operation: the innermost frame outside the run loop's traps.
+    op = frames[-1]
+    for f in reversed(frames):
+        if f.f_code.co_name not in ("wait", "suspend", "suspend_unchecked"):
+            op = f
+            break
+    caller = None
+    for f in reversed(frames):
+        if not f.f_code.co_filename.startswith(_EIO_DIR):
+            caller = f
+            break
+    what = f"in {op.f_code.co_qualname}"
+    if caller is not None and caller is not op:
+        what += f" at {caller.f_code.co_filename}:{caller.f_lineno} ({caller.f_code.co_qualname})"
+    elif caller is not None:
+        what += f" at {caller.f_code.co_filename}:{caller.f_lineno}"
+    return what
+
+
+_EIO_DIR = os.path.dirname(_CORE_DIR)

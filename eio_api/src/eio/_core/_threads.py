@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from ._cancel import Cancelled
 from ._fiber import Fiber
-from ._loop import Loop, current_fiber, current_loop
+from ._loop import InternalThread, Loop, current_fiber, current_loop
 from ._promise import Promise, Resolver
 from ._traps import suspend
 
@@ -36,7 +36,7 @@ class _ThreadPool:
             if self._idle:
                 self._cond.notify()
                 return
-        threading.Thread(target=self._worker, name="eio-systhread", daemon=True).start()
+        InternalThread(target=self._worker, name="eio-systhread", daemon=True).start()
 
     def _worker(self) -> None:
         while True:
@@ -145,7 +145,7 @@ class ThreadDomainManager:
             parent.pending_external -= 1
 
         parent.pending_external += 1
-        threading.Thread(target=thread_main, name=f"eio-domain-{self._count}", daemon=True).start()
+        InternalThread(target=thread_main, name=f"eio-domain-{self._count}", daemon=True).start()
         try:
             return await result
         except Cancelled as ex:
