@@ -90,4 +90,9 @@ def run(main: Callable[[Any], Awaitable[T]], *, backend: str | None = None) -> T
     ``env`` is the backend's standard environment (an `eio.Stdenv`).
     """
     info = choose(backend)
-    return cast(T, info.run(main))
+    try:
+        return cast(T, info.run(main))
+    except KeyboardInterrupt:
+        # Ctrl-C: the backend has already cancelled and unwound every fiber;
+        # show the user one line at their own call, not the backend's frames.
+        raise KeyboardInterrupt() from None

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 
 from ._cancel import Cancelled
 from ._fiber import Fiber
+from ._loop import TimerEntry, current_loop
 from ._traps import suspend, yield_
 
 
 async def sleep_until_monotonic(deadline: float) -> None:
     """Suspend the current fiber until `time.monotonic()` reaches ``deadline``.
 
-    A deadline already passed still lets other fibers run once (like Eio).
+    A deadline already passed still lets other fibers run once (like Eio);
+    ``inf`` sleeps until cancelled; NaN is a `ValueError`.
     """
     if deadline <= time.monotonic():
         await yield_()
+        return
+    if deadline == math.inf or deadline != deadline:
+        if deadline != deadline:
+            raise ValueError("sleep_until: the deadline is NaN")
+
+        def forever(fiber: Fiber) -> None:
+            fiber.cancel_fn = fiber.wake_error
+
+        await suspend(forever)
         return
 
     def register(fiber: Fiber) -> None:
@@ -46,6 +59,10 @@ class MonoClock:
         """Sleep until `now()` reaches ``deadline``."""
         await sleep_until_monotonic(deadline)
 
+    def call_at(self, deadline: float, callback: Callable[[], None], /) -> TimerEntry:
+        """Call ``callback()`` on the current loop once `now()` reaches ``deadline`` (no fiber needed)."""
+        return current_loop().add_timer(deadline, callback)
+
 
 class SystemClock:
     """The wall clock: seconds since the Unix epoch (`time.time`)."""
@@ -62,3 +79,7 @@ class SystemClock:
     async def sleep_until(self, deadline: float, /) -> None:
         """Sleep until the wall clock reaches ``deadline`` (measured on the monotonic clock)."""
         await sleep_until_monotonic(time.monotonic() + (deadline - time.time()))
+
+    def call_at(self, deadline: float, callback: Callable[[], None], /) -> TimerEntry:
+        """Call ``callback()`` on the current loop once the wall clock reaches ``deadline`` (measured on the monotonic clock)."""
+        return current_loop().add_timer(time.monotonic() + (deadline - time.time()), callback)

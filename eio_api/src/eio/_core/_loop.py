@@ -18,9 +18,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from ._cancel import CancelContext
+from ._cancel import CancelContext, Cancelled
 from ._fiber import ExitFn, Fiber
 
 # What the suspend trap yields to the loop. Anything else means the coroutine
@@ -342,7 +342,10 @@ class Loop:
         self.thread_id = threading.get_ident()
         self.main_fiber = self.spawn(coro, self._main_exit)
         try:
-            self._run()
+            try:
+                self._run()
+            except KeyboardInterrupt:
+                self._unwind_after_interrupt()
         except BaseException:
             self._abandon_fibers()
             raise
@@ -352,8 +355,28 @@ class Loop:
         if self.main_error is not None:
             error = self.main_error
             self.main_error = None
+            if is_interrupt(error):
+                # One short traceback for Ctrl-C, not the chain of the
+                # cancellations it caused inside the program.
+                raise KeyboardInterrupt() from None
             raise error
         return self.main_result
+
+    def _unwind_after_interrupt(self) -> None:
+        """Ctrl-C struck the loop itself (usually blocked in its poller): cancel every fiber and let them unwind.
+
+        Fibers run their ``finally`` blocks and switches their release hooks,
+        as for any cancellation. A second Ctrl-C (or any failure while
+        unwinding) abandons them and ends the program at once.
+        """
+        self.current = None
+        self.depth = 0
+        try:
+            self.root_cc.cancel(KeyboardInterrupt())
+            self._run()
+        except BaseException:
+            self._abandon_fibers()
+            raise KeyboardInterrupt() from None
 
     def step(self) -> None:
         """One turn of a hosted loop: take wake-ups from the inbox, fire due timers, run each ready fiber once.
@@ -506,6 +529,18 @@ class Loop:
                 pass
             f.cc.fibers.pop(f, None)
         self.current = None
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is Ctrl-C, or what it caused (a `Cancelled` because of it, a group holding one)."""
+    if isinstance(error, KeyboardInterrupt):
+        return True
+    if isinstance(error, Cancelled):
+        return isinstance(error.reason, KeyboardInterrupt)
+    if isinstance(error, BaseExceptionGroup):
+        group = cast(BaseExceptionGroup[BaseException], error)
+        return any(is_interrupt(e) for e in group.exceptions)
+    return False
 
 
 def walk_fibers(root: CancelContext) -> list[tuple[int, Fiber]]:
