@@ -17,6 +17,7 @@ only the work inside the running loop, not the loop's creation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import sys
 from collections.abc import Callable
@@ -386,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gc", choices=("on", "off"), default="on", help="garbage collector during runs (default on)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument(
+        "--trace", action="store_true", help="record every eio run (as eio_main.run(main, trace=...) does): the cost of recording"
+    )
     args = parser.parse_args(argv)
     only = [o for arg in args.only for o in str(arg).split(",") if o]
     n = int(args.n)
@@ -393,8 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     if n < 2 or repeat < 1:
         parser.error("--n must be at least 2 and --repeat at least 1")
 
-    print(f"{machine_description()}; N = {n:,}, best of {repeat}, gc {args.gc}")
-    results = run_all(n, repeat, args.gc == "on", only, lambda line: print(line, flush=True))
+    print(f"{machine_description()}; N = {n:,}, best of {repeat}, gc {args.gc}{', eio runs recorded' if args.trace else ''}")
+    with eio.lowlevel.recording(eio.lowlevel.Recorder()) if args.trace else contextlib.nullcontext():
+        results = run_all(n, repeat, args.gc == "on", only, lambda line: print(line, flush=True))
     for name, reason in results.skipped.items():
         print(f"skipped {name}: {reason}")
     print()

@@ -5,7 +5,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 ``main`` by a backend (see `eio_main`).
 """
 
-from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time
+from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time, trace
 from . import buf_write, fs, net, process
 from . import file
 from ._core._cancel import Cancelled
@@ -66,5 +66,6 @@ __all__ = [
     "net",
     "process",
     "time",
+    "trace",
     "traceln",
 ]

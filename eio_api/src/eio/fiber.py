@@ -52,18 +52,37 @@ AsyncFn = Callable[[], Awaitable[T]]
 # -- forking ------------------------------------------------------------------
 
 
-def fork(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
+def _name_next_fiber(name: str | None) -> None:
+    # Only a recorded run uses the name (its row in the picture of the run).
+    if name is not None:
+        current_fiber().loop.next_fiber_name = str(name)
+
+
+def fork(
+    sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None
+) -> None:
     """Run ``await fn(*args)`` in a new fiber owned by ``sw``.
 
     The new fiber runs at once, until it first suspends or ends; then the
     caller continues. If it raises, ``sw`` fails (and so is cancelled). If
-    ``sw`` is already cancelled, ``fn`` is not run at all.
+    ``sw`` is already cancelled, ``fn`` is not run at all. ``name`` labels
+    the fiber in a recorded run (default: the function's name).
     """
-    if not sw.start_fiber(fn, args, "eio.fiber.fork"):
+    if name is not None:
+        _name_next_fiber(name)
+        try:
+            started = sw.start_fiber(fn, args, "eio.fiber.fork")
+        finally:
+            current_fiber().loop.next_fiber_name = None
+    else:
+        started = sw.start_fiber(fn, args, "eio.fiber.fork")
+    if not started:
         check_async_fns((fn,), "eio.fiber.fork")  # misuse is reported even when fn is not run
 
 
-def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
+def fork_daemon(
+    sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None
+) -> None:
     """Like `fork`, but the fiber does not keep ``sw`` open.
 
     Once only daemon fibers remain in ``sw``, they are cancelled (that
@@ -79,12 +98,15 @@ def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args
         coro = coroutine_of(fn, args, "eio.fiber.fork_daemon")
         sw.inc_fibers()
         sw._daemons += 1  # pyright: ignore[reportPrivateUsage] - Switch's accounting, owned by this module too
+        _name_next_fiber(name)
         fork_raw(cc, coro, sw.daemon_exit)
     else:
         check_async_fns((fn,), "eio.fiber.fork_daemon")
 
 
-def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Unpack[Ts]) -> Promise[T]:
+def fork_promise(
+    sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Unpack[Ts], name: str | None = None
+) -> Promise[T]:
     """Run ``fn(*args)`` in a new fiber; the returned promise gets its result or its error.
 
     An error goes to the promise, not to the switch. If ``sw`` is already
@@ -114,6 +136,7 @@ def fork_promise(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[T]], *args: Un
             r.resolve_error(error)
         sw.dec_fibers()
 
+    _name_next_fiber(name)
     fork_raw(cc, coro, on_exit)
     return p
 

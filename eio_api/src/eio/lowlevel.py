@@ -52,6 +52,13 @@ Deadlock
     no other thread or signal handler could wake it. Work handed to another
     thread must be counted there until its wake-up is queued.
 
+Debugging
+    `fiber_tree` shows every switch and fiber and what each waits on;
+    `recording(Recorder())` records the loops created inside it (what
+    ``eio_main.run(main, trace=...)`` does), and ``EIO_DEBUG=1`` logs fibers
+    that run longer than ``EIO_DEBUG_SLOW`` seconds (default 0.1) without
+    switching.
+
 Registration
     A backend distribution declares an entry point in the group ``eio``
     naming a module with ``eio_register_backends(registry)``, which calls
@@ -75,9 +82,11 @@ from ._core._loop import (
     current_loop,
     current_loop_or_none,
     describe_deadlock,
+    fiber_tree,
     waiting_at,
     walk_fibers,
 )
+from ._core._tracing import Recorder, recording
 from ._core._readiness import ReadinessPoller, notify_closing, readiness_poller, wait_readable, wait_writable
 from ._core._threads import ThreadDomainManager, run_in_systhread
 from ._core._trace import trace_prefix
@@ -100,6 +109,7 @@ __all__ = [
     "NoLoopRunning",
     "Poller",
     "ReadinessPoller",
+    "Recorder",
     "ThreadDomainManager",
     "TimerEntry",
     "add_context",
@@ -108,10 +118,12 @@ __all__ = [
     "current_loop",
     "current_loop_or_none",
     "describe_deadlock",
+    "fiber_tree",
     "fork_raw",
     "from_oserror",
     "notify_closing",
     "readiness_poller",
+    "recording",
     "run_in_systhread",
     "sleep_until_monotonic",
     "suspend",

@@ -12,10 +12,14 @@ The mock backend is only used when asked for by name.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from eio.lowlevel import BackendInfo
+from eio.lowlevel import BackendInfo, Recorder, fiber_tree, recording
 
 from ._registry import Registry, discover
 
@@ -84,15 +88,61 @@ def choose(backend: str | None = None, *, registry: Registry | None = None) -> B
     )
 
 
-def run(main: Callable[[Any], Awaitable[T]], *, backend: str | None = None) -> T:
+def run(
+    main: Callable[[Any], Awaitable[T]],
+    *,
+    backend: str | None = None,
+    trace: str | os.PathLike[str] | None = None,
+) -> T:
     """Run ``await main(env)`` on the chosen backend and return what it returns.
 
     ``env`` is the backend's standard environment (an `eio.Stdenv`).
+    ``trace`` (or the ``EIO_TRACE`` environment variable) records the run as
+    Chrome Trace Event JSON in that file, for Perfetto or
+    ``python -m eio.trace FILE -o run.svg`` (on the mock backend, times in
+    the record are logical ticks). On the main thread, ``SIGQUIT``
+    (Ctrl-\\) prints the tree of fibers and what each waits on, to stderr.
     """
     info = choose(backend)
+    trace = trace if trace is not None else (os.environ.get("EIO_TRACE") or None)
     try:
-        return cast(T, info.run(main))
+        with _sigquit_dumps_fibers():
+            if trace is None:
+                return cast(T, info.run(main))
+            # On the mock backend a tick per event replaces the clock, so a
+            # deterministic program records the same file every time.
+            recorder = Recorder(logical=info.name == "mock")
+            try:
+                with recording(recorder):
+                    return cast(T, info.run(main))
+            finally:
+                recorder.write(trace)
     except KeyboardInterrupt:
         # Ctrl-C: the backend has already cancelled and unwound every fiber;
         # show the user one line at their own call, not the backend's frames.
         raise KeyboardInterrupt() from None
+
+
+@contextmanager
+def _sigquit_dumps_fibers() -> Generator[None, None, None]:
+    """While the block runs, SIGQUIT prints `eio.lowlevel.fiber_tree` instead of killing the process."""
+    sigquit = getattr(signal, "SIGQUIT", None)
+    if (
+        sigquit is None
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(sigquit) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def dump(_signum: int, _frame: object) -> None:
+        sys.stderr.write(fiber_tree() + "\n")
+        sys.stderr.flush()
+
+    # Printing the tree wakes no fiber: the deadlock check may ignore this handler.
+    dump.eio_wakes_no_fiber = True  # type: ignore[attr-defined]  # a marker attribute on a plain function
+    signal.signal(sigquit, dump)
+    try:
+        yield
+    finally:
+        signal.signal(sigquit, signal.SIG_DFL)

@@ -121,6 +121,9 @@ class CancelContext:
             # thread: from another one they would queue fibers on a loop that
             # is never told (Eio: "wrong domain").
             raise RuntimeError("Cancellation context accessed from wrong domain!")
+        tracer = getattr(self.loop, "tracer", None)
+        if tracer is not None:
+            tracer.cancelled(self.name, reason)
         fibers: list[Fiber] = []
         self._mark(reason, fibers)
         if not fibers:

@@ -65,7 +65,9 @@ class _FiberTimer:
 
     __slots__ = ("_cc",)
 
-    def __init__(self, clock: _Clock, deadline: float, fire: Callable[[], None], failed: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self, clock: _Clock, deadline: float, fire: Callable[[], None], failed: Callable[[BaseException], None], who: str
+    ) -> None:
         fiber = current_fiber()
         self._cc = cc = CancelContext(fiber.loop, fiber.cc, protected=False, name="deadline timer")
 
@@ -78,6 +80,7 @@ class _FiberTimer:
             if error is not None and not isinstance(error, Cancelled):
                 failed(error)
 
+        fiber.loop.next_fiber_name = f"{who} timer"
         fork_raw(cc, sleeper(), on_exit)
 
     def cancel(self) -> None:
@@ -86,7 +89,7 @@ class _FiberTimer:
 
 
 def start_timer(
-    clock: _Clock, deadline: float, fire: Callable[[], None], failed: Callable[[BaseException], None]
+    clock: _Clock, deadline: float, fire: Callable[[], None], failed: Callable[[BaseException], None], who: str
 ) -> TimerHandle:
     """Call ``fire()`` on the loop once ``clock`` reaches ``deadline``.
 
@@ -97,7 +100,7 @@ def start_timer(
     call_at: Callable[[float, Callable[[], None]], TimerHandle] | None = getattr(clock, "call_at", None)
     if call_at is not None:
         return call_at(deadline, fire)
-    return _FiberTimer(clock, deadline, fire, failed)
+    return _FiberTimer(clock, deadline, fire, failed, who)
 
 
 class DeadlineScope:
@@ -164,7 +167,7 @@ class DeadlineScope:
         self._fiber, self._parent, self._cc = fiber, parent, cc
         if self._seconds != math.inf:
             self.deadline = self._clock.now() + self._seconds
-            self._timer = start_timer(self._clock, self.deadline, self._expire, self._failed)
+            self._timer = start_timer(self._clock, self.deadline, self._expire, self._failed, self._who)
         return self
 
     def _expire(self) -> None:

@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from types import FrameType
@@ -22,6 +23,8 @@ from typing import Any, Protocol, cast
 
 from ._cancel import CancelContext, Cancelled
 from ._fiber import ExitFn, Fiber
+from ._tracing import LoopTracer
+from ._tracing import attach as attach_tracer
 
 # What the suspend trap yields to the loop. Anything else means the coroutine
 # awaited an object from another async library.
@@ -171,6 +174,9 @@ class Loop:
         "main_result",
         "main_error",
         "backend_id",
+        "tracer",
+        "next_fiber_name",
+        "__weakref__",
     )
 
     def __init__(self, poller: Poller, backend_id: str = "") -> None:
@@ -197,6 +203,11 @@ class Loop:
         self.main_result: object = None
         self.main_error: BaseException | None = None
         self.backend_id: str = backend_id
+        # A name given to the next fiber forked (eio.fiber.fork(..., name=...)), for tracing.
+        self.next_fiber_name: str | None = None
+        # Set only while a run is recorded or slow fibers are reported (EIO_DEBUG).
+        self.tracer: LoopTracer | None = attach_tracer(self)
+        _live_loops.add(self)
 
     # -- called from any thread --------------------------------------------
 
@@ -271,6 +282,9 @@ class Loop:
 
     def start(self, fiber: Fiber) -> None:
         """Run a new fiber's first step now; return when it suspends or ends."""
+        if self.tracer is not None:
+            self.tracer.created(fiber, self.next_fiber_name)
+            self.next_fiber_name = None
         if self.depth >= MAX_FORK_DEPTH:
             self.run_queue.appendleft(fiber)
             return
@@ -302,6 +316,8 @@ class Loop:
         go through `call_soon_threadsafe`).
         """
         fiber = Fiber(self, coro, cc or self.root_cc, contextvars.copy_context(), on_exit)
+        if self.tracer is not None:
+            self.tracer.created(fiber)
         self.run_queue.append(fiber)
         return fiber
 
@@ -581,7 +597,11 @@ def _others_may_wake(loop: Loop) -> bool:
                 handler = signal.getsignal(signum)
             except ValueError:
                 continue
-            if callable(handler) and handler is not signal.default_int_handler:
+            if (
+                callable(handler)
+                and handler is not signal.default_int_handler
+                and not getattr(handler, "eio_wakes_no_fiber", False)
+            ):
                 return True
     return False
 
@@ -595,6 +615,41 @@ def describe_deadlock(loop: Loop) -> str:
     for _, f in fibers:
         who = "main fiber" if f is main else f"fiber {fiber_name(f)}"
         lines.append(f"  {who} is waiting {waiting_at(f)}")
+    return "\n".join(lines)
+
+
+# Every loop not yet garbage-collected, for `fiber_tree` dumps on request (SIGQUIT).
+_live_loops: weakref.WeakSet[Loop] = weakref.WeakSet()
+
+
+def fiber_tree(loop: Loop | None = None) -> str:
+    """The tree of cancellation contexts (switches) and fibers of ``loop`` (default: every live loop).
+
+    Each fiber is shown with what it waits on and the line it waits at: the
+    picture to look at when a program seems stuck.
+    """
+    loops = [loop] if loop is not None else [lp for lp in list(_live_loops) if lp.main_fiber is not None or lp.root_cc.fibers]
+    lines: list[str] = []
+    for lp in loops:
+        lines.append(f"loop {lp.backend_id or '?'} (thread {lp.thread_id or 'idle'}):")
+        stack: list[tuple[CancelContext, int]] = [(lp.root_cc, 1)]
+        while stack:
+            cc, depth = stack.pop()
+            pad = "  " * depth
+            state = ("", " (cancelling)", " (finished)")[cc.state]
+            lines.append(f"{pad}{cc.name or 'context'}{' [protected]' if cc.protected else ''}{state}")
+            for f in cc.fibers:
+                who = "main fiber" if f is lp.main_fiber else f"fiber {fiber_name(f)}"
+                if f is lp.current:
+                    status = "running"
+                elif getattr(f.coro, "cr_running", False):
+                    status = "running (it started a fiber that is running now)"
+                elif f in lp.run_queue:
+                    status = "ready"
+                else:
+                    status = f"waiting {waiting_at(f)}"
+                lines.append(f"{pad}  {who}: {status}")
+            stack.extend((child, depth + 1) for child in reversed(cc.children))
     return "\n".join(lines)
 
 
