@@ -26,6 +26,12 @@ def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
     return run(main)
 
 
+def _run_plain(fn: Callable[[], Awaitable[Any]]) -> Any:
+    from . import run_plain
+
+    return run_plain(fn)
+
+
 def eio_register_backends(registry: BackendRegistry) -> None:
     """Register the ``uring`` backend."""
     registry.register(
@@ -35,5 +41,6 @@ def eio_register_backends(registry: BackendRegistry) -> None:
             run=_run,
             unavailable_reason=unavailable_reason,
             distribution="eio-backend-uring",
+            run_plain=_run_plain,
         )
     )

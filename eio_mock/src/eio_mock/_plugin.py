@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eio.lowlevel import BackendInfo, BackendRegistry
 
-from .backend import run_full
+from .backend import run, run_full
 
 
 def _always_available() -> str | None:
@@ -21,5 +21,6 @@ def eio_register_backends(registry: BackendRegistry) -> None:
             unavailable_reason=_always_available,
             distribution="eio-mock",
             auto=False,
+            run_plain=run,
         )
     )

@@ -17,7 +17,10 @@ from typing import Any, Protocol
 class BackendInfo:
     """A backend as `eio_main` sees it.
 
-    ``run(main)`` runs ``await main(env)`` and returns its result.
+    ``run(main)`` runs ``await main(env)`` with the backend's whole standard
+    environment and returns its result; ``run_plain(fn)`` runs ``await fn()``
+    on a new loop of the backend without building an environment (for tests
+    and benchmarks of the runtime itself).
     ``unavailable_reason()`` says why the backend can't be used on this
     machine (None when it can). Among available backends with ``auto`` set,
     the highest ``priority`` wins; a backend without ``auto`` (the mock) is
@@ -30,6 +33,7 @@ class BackendInfo:
     unavailable_reason: Callable[[], str | None]
     distribution: str
     auto: bool = True
+    run_plain: Callable[[Callable[[], Awaitable[Any]]], Any] | None = None
 
 
 class BackendRegistry(Protocol):
