@@ -413,13 +413,17 @@ def test_a_backend_that_cant_run_here_is_skipped_with_the_reason(
         ("test_named[broken]", "SKIPPED"),
         ("test_named[mock]", "PASSED"),
     ]
-    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_user.py:7: eio backend 'broken' can't be used here: needs a broken kernel"])
+    result.stdout.fnmatch_lines(
+        ["SKIPPED [[]1[]] test_user.py:7: eio backend 'broken' can't be used here: needs a broken kernel"]
+    )
     # Asked for by --eio-backend, it is listed for every test, skipped.
     result = run(pytester, source, "--eio-backend", "broken")
     assert outcomes(result) == [("test_default[broken]", "SKIPPED"), ("test_named[broken]", "SKIPPED")]
 
 
-README_EXAMPLE = re.search(r"## Testing your code with pytest\n.*?```py\n(.*?)```.*?```text\n(.*?)```", README, flags=re.S)
+README_EXAMPLE = re.search(
+    r"## Testing your code with pytest\n.*?```py\n(.*?)```.*?```text\n(.*?)```", README, flags=re.DOTALL
+)
 
 
 def test_the_readme_example(pytester: pytest.Pytester) -> None:
@@ -430,10 +434,10 @@ def test_the_readme_example(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_example=body)
     # The README shows the run on Linux with io_uring: here, the lines of the
     # backends that can't run are absent, and other installed backends add theirs.
-    shown = [line for line in expected.splitlines() if re.search(r"\[(\w+)\]", line)[1] in AVAILABLE]  # type: ignore[index]
+    shown = [line for line in expected.splitlines() if backend_of(line) in AVAILABLE]
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "test_example.py")
     ran = [f"test_example.py::{test} {outcome}" for test, outcome in outcomes_of(result, "test_example.py")]
-    assert [line for line in ran if re.search(r"\[(uring|mock)\]", line)] == shown
+    assert [line for line in ran if backend_of(line) in ("uring", "mock")] == shown
     assert all(line.endswith(" PASSED") for line in ran)
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", "test_example.py", "--eio-backend", "mock")
     ran = [f"test_example.py::{test} {outcome}" for test, outcome in outcomes_of(result, "test_example.py")]
@@ -443,3 +447,10 @@ def test_the_readme_example(pytester: pytest.Pytester) -> None:
 def outcomes_of(result: pytest.RunResult, filename: str) -> list[tuple[str, str]]:
     """`outcomes` for a file other than test_user.py."""
     return [(test.removeprefix(f"{filename}::"), outcome) for test, outcome in outcomes(result)]
+
+
+def backend_of(line: str) -> str:
+    """The backend in a result line's test id: "uring" in "test_example.py::test_x[uring] PASSED"."""
+    match = re.search(r"\[(\w+)\] ", line)
+    assert match is not None, line
+    return match[1]

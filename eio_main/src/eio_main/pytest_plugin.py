@@ -209,7 +209,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        backend = item.callspec.params.get(BACKEND_ARG) if isinstance(item, pytest.Function) and hasattr(item, "callspec") else None
+        backend = (
+            item.callspec.params.get(BACKEND_ARG) if isinstance(item, pytest.Function) and hasattr(item, "callspec") else None
+        )
         (drop if backend is not None and backend not in selected else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
