@@ -198,6 +198,20 @@ def test_ids_combine_with_other_parametrizations_and_with_class_and_module_marks
     ]
 
 
+def test_eio_backend_looked_up_at_run_time_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        def test_dynamic(request):
+            request.getfixturevalue("eio_backend")
+        """,
+    )
+    assert outcomes(result) == [("test_dynamic", "FAILED")]
+    result.stdout.fnmatch_lines(
+        ["eio_backend: this test was not parametrized by eio backend (name eio_backend among its arguments)"]
+    )
+
+
 USER_TESTS = """
 import pytest
 

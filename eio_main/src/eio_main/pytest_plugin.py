@@ -49,8 +49,6 @@ MARKER = "eio"
 BACKEND_ARG = "eio_backend"
 ENV_ARG = "env"
 
-_REGISTRY = pytest.StashKey["Registry"]()
-
 
 class _EnvPlaceholder:
     """Stands for ``env`` among the test's arguments until the backend creates the real one."""
@@ -84,36 +82,49 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     selected = _selected(config)
     if selected is not None:
-        registry = _registry(config)
-        unknown = [name for name in selected if name not in registry.backends]
-        if unknown:
-            raise pytest.UsageError(
-                f"--eio-backend: unknown eio backend {', '.join(map(repr, unknown))}; known backends: {_known(registry)}"
-            )
+        error = _backends(config).check(selected, "--eio-backend")
+        if error is not None:
+            raise pytest.UsageError(error)
 
 
 def _selected(config: pytest.Config) -> list[str] | None:
     return cast("list[str] | None", config.getoption("eio_backends"))
 
 
-def _registry(config: pytest.Config) -> Registry:
-    # Discovery is deferred to the first session that needs it: importing eio
+class _Backends:
+    """The installed backends, found once per pytest run, in the order tests run on them."""
+
+    def __init__(self, registry: Registry) -> None:
+        infos = sorted(registry.backends.values(), key=lambda info: (-info.priority, info.name))
+        self.infos: dict[str, BackendInfo] = {info.name: info for info in infos}
+        # Asked once: io_uring's answer sets up a ring.
+        self.reasons: dict[str, str | None] = {info.name: info.unavailable_reason() for info in infos}
+
+    def known(self) -> str:
+        """The names, for error messages."""
+        return ", ".join(sorted(self.infos)) or "none (install a backend, e.g. eio-backend-uring)"
+
+    def check(self, names: Sequence[str], where: str) -> str | None:
+        """An error message if some of ``names`` are not installed."""
+        unknown = [name for name in names if name not in self.infos]
+        if not unknown:
+            return None
+        return f"{where}: unknown eio backend {', '.join(map(repr, unknown))}; known backends: {self.known()}"
+
+
+_BACKENDS = pytest.StashKey[_Backends]()
+
+
+def _backends(config: pytest.Config) -> _Backends:
+    # Discovery is deferred to the first test that needs it: importing eio
     # (and every backend) when pytest starts would happen in every test run of
     # a project that has eio-main installed, before coverage measurement starts.
-    registry = config.stash.get(_REGISTRY, None)
-    if registry is None:
+    backends = config.stash.get(_BACKENDS, None)
+    if backends is None:
         from ._registry import discover
 
-        registry = config.stash[_REGISTRY] = discover()
-    return registry
-
-
-def _known(registry: Registry) -> str:
-    return ", ".join(sorted(registry.backends)) or "none (install a backend, e.g. eio-backend-uring)"
-
-
-def _by_priority(infos: Sequence[BackendInfo]) -> list[BackendInfo]:
-    return sorted(infos, key=lambda info: (-info.priority, info.name))
+        backends = config.stash[_BACKENDS] = _Backends(discover())
+    return backends
 
 
 @pytest.fixture
@@ -123,6 +134,11 @@ def eio_backend(request: pytest.FixtureRequest) -> str:
     A test that asks for it runs once per backend, as a test marked
     ``@pytest.mark.eio`` does.
     """
+    if not hasattr(request, "param"):
+        # Only when looked up by name at run time: a test that names it is parametrized.
+        pytest.fail(
+            "eio_backend: this test was not parametrized by eio backend (name eio_backend among its arguments)", pytrace=False
+        )
     return cast(str, request.param)
 
 
@@ -140,27 +156,24 @@ def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str
         pytest.mark.usefixtures(BACKEND_ARG)(obj)
 
 
-def _marker_backends(metafunc: pytest.Metafunc, marker: pytest.Mark, registry: Registry) -> list[str] | None:
+def _marker_backends(metafunc: pytest.Metafunc, marker: pytest.Mark, backends: _Backends) -> list[str] | None:
     where = f"@pytest.mark.eio on {metafunc.definition.nodeid}"
     if marker.args:
         pytest.fail(f"{where}: takes no positional arguments (use backends=[...])", pytrace=False)
     extra = sorted(set(marker.kwargs) - {"backends"})
     if extra:
         pytest.fail(f"{where}: unexpected argument {', '.join(extra)} (the only one is backends=[...])", pytrace=False)
-    backends: object = marker.kwargs.get("backends")
-    if backends is None:
+    given: object = marker.kwargs.get("backends")
+    if given is None:
         return None
-    if isinstance(backends, str) or not isinstance(backends, (list, tuple)):
-        pytest.fail(f"{where}: backends must be a list of backend names, not {backends!r}", pytrace=False)
-    names = cast("list[object] | tuple[object, ...]", backends)
+    if isinstance(given, str) or not isinstance(given, (list, tuple)):
+        pytest.fail(f"{where}: backends must be a list of backend names, not {given!r}", pytrace=False)
+    names = cast("list[object] | tuple[object, ...]", given)
     if not names or not all(isinstance(name, str) for name in names):
-        pytest.fail(f"{where}: backends must be a non-empty list of backend names, not {backends!r}", pytrace=False)
-    unknown = [name for name in names if name not in registry.backends]
-    if unknown:
-        pytest.fail(
-            f"{where}: unknown eio backend {', '.join(map(repr, unknown))}; known backends: {_known(registry)}",
-            pytrace=False,
-        )
+        pytest.fail(f"{where}: backends must be a non-empty list of backend names, not {given!r}", pytrace=False)
+    error = backends.check(cast("list[str]", names), where)
+    if error is not None:
+        pytest.fail(error, pytrace=False)
     return [cast(str, name) for name in dict.fromkeys(names)]
 
 
@@ -176,25 +189,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize by backend every test marked ``eio`` or asking for ``eio_backend``."""
     if BACKEND_ARG not in metafunc.fixturenames:
         return
-    registry = _registry(metafunc.config)
+    backends = _backends(metafunc.config)
     marker = metafunc.definition.get_closest_marker(MARKER)
-    names = _marker_backends(metafunc, marker, registry) if marker is not None else None
+    names = _marker_backends(metafunc, marker, backends) if marker is not None else None
     if names is None:
         # Every backend usable here, and those asked for by --eio-backend even
         # if they are not (they show up skipped, with the reason).
         selected = set(_selected(metafunc.config) or ())
-        names = [
-            info.name
-            for info in _by_priority(list(registry.backends.values()))
-            if info.name in selected or info.unavailable_reason() is None
-        ]
+        names = [name for name, reason in backends.reasons.items() if name in selected or reason is None]
     # `env` comes from the backend, not from a fixture: it is parametrized
     # with a placeholder that the runner replaces.
     env = marker is not None and inspect.iscoroutinefunction(metafunc.function) and _takes_env(metafunc.function)
     argnames = [BACKEND_ARG, ENV_ARG] if env else [BACKEND_ARG]
     params: list[Any] = []
     for name in names:
-        reason = registry.backends[name].unavailable_reason()
+        reason = backends.reasons[name]
         marks = [pytest.mark.skip(reason=f"eio backend {name!r} can't be used here: {reason}")] if reason is not None else []
         values = (name, _ENV) if env else (name,)
         params.append(pytest.param(*values, id=name, marks=marks))
@@ -228,7 +237,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     name = pyfuncitem.funcargs.get(BACKEND_ARG)
     if not isinstance(name, str):
         pytest.fail(f"{pyfuncitem.nodeid}: no eio backend was chosen for this test", pytrace=False)
-    info = _registry(pyfuncitem.config).backends[name]
+    info = _backends(pyfuncitem.config).infos[name]
     parameters = inspect.signature(test).parameters
     kwargs = {arg: value for arg, value in pyfuncitem.funcargs.items() if arg in parameters}
     _run(info, cast("Callable[..., Awaitable[None]]", test), kwargs)
