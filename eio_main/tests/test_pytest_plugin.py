@@ -321,6 +321,11 @@ async def test_nested(env):
 @pytest.mark.eio
 async def test_plain():
     raise KeyError("boom")
+
+@pytest.mark.eio(backends=["mock"])
+async def test_deadlock():
+    promise, _ = eio.Promise.create()
+    await promise
 """
 
 
@@ -330,6 +335,7 @@ def test_a_failure_shows_the_tests_traceback_with_assertion_rewriting(pytester: 
         *[(f"test_assert[{name}]", "FAILED") for name in AVAILABLE],
         ("test_nested[mock]", "FAILED"),
         *[(f"test_plain[{name}]", "FAILED") for name in AVAILABLE],
+        ("test_deadlock[mock]", "FAILED"),
     ]
     out = result.stdout.str().partition("= FAILURES =")[2]
     # The rewritten assertion's message, and the test's own lines.
@@ -340,9 +346,16 @@ def test_a_failure_shows_the_tests_traceback_with_assertion_rewriting(pytester: 
     assert out.count("E       KeyError: 'boom'") == len(AVAILABLE)
     # Each traceback starts at the test function: no frame of the plugin, of
     # pluggy, of the backends' run functions or of the run loop.
-    for runner in ("pytest_plugin.py", "pluggy", "eio_mock/backend.py", "eio_backend_uring", "_loop.py", "_run("):
+    for runner in ("pytest_plugin.py", "pluggy", "eio_mock/", "eio_backend_uring", "_loop.py", "_run("):
         assert runner not in out
+    # An error of the runtime's own (the test's fiber did not raise it) is
+    # shown alone, without the frames of the loop that detected it.
+    result.stdout.fnmatch_lines(["*_ test_deadlock[[]mock[]] _*", "", "E   *Deadlock*", "All traceback entries are hidden.*"])
     result.stdout.fnmatch_lines(["*_ test_assert[[]mock[]] _*", "", "env = MockEnv(*", "", "    @pytest.mark.eio"])
+    # --full-trace keeps them.
+    result = pytester.runpytest("-p", "no:cacheprovider", "--full-trace", "-k", "deadlock")
+    result.assert_outcomes(failed=1)
+    assert "_loop.py" in result.stdout.str().partition("= FAILURES =")[2]
 
 
 def test_unmarked_async_tests_are_left_to_other_plugins(pytester: pytest.Pytester) -> None:

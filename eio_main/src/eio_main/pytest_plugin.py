@@ -240,8 +240,28 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     info = _backends(pyfuncitem.config).infos[name]
     parameters = inspect.signature(test).parameters
     kwargs = {arg: value for arg, value in pyfuncitem.funcargs.items() if arg in parameters}
-    _run(info, cast("Callable[..., Awaitable[None]]", test), kwargs)
+    try:
+        _run(info, cast("Callable[..., Awaitable[None]]", test), kwargs)
+    except Exception as error:
+        if pyfuncitem.config.getoption("fulltrace") or _raised_through(error, test):
+            raise
+        # The runtime itself raised (a deadlock, say): no frame of the test
+        # is involved and the backend's and the loop's frames would say
+        # nothing about the test, so only the error is shown (--fulltrace
+        # keeps them).
+        raise error.with_traceback(None)
     return True
+
+
+def _raised_through(error: BaseException, test: Callable[..., object]) -> bool:
+    """Whether ``test``'s own code is among the frames ``error`` went through."""
+    code = getattr(inspect.unwrap(test), "__code__", None)
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _run(info: BackendInfo, test: Callable[..., Awaitable[None]], kwargs: dict[str, object]) -> None:
