@@ -11,6 +11,7 @@ from . import file
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
+from ._core._executors import await_future, run_in_executor
 from ._core._lazy import Lazy
 from ._core._loop import NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
@@ -53,6 +54,7 @@ __all__ = [
     "StreamClosed",
     "Switch",
     "SwitchFinished",
+    "await_future",
     "buf_read",
     "buf_write",
     "cancel",
@@ -64,6 +66,7 @@ __all__ = [
     "lowlevel",
     "net",
     "process",
+    "run_in_executor",
     "time",
     "traceln",
 ]
