@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from multiprocessing import resource_tracker
 
 import pytest
 
@@ -39,14 +40,24 @@ def gone(pid: int) -> bool:
     return False
 
 
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd")) - 1  # minus listdir's own
+
+
 def test_a_job_of_weight_1_fills_a_worker(run: Runner) -> None:
-    async def main() -> list[int]:
+    # Spawning starts multiprocessing's resource tracker once per process (and keeps its pipe): not a leak.
+    resource_tracker.ensure_running()
+
+    async def main() -> tuple[list[int], int]:
+        before = open_fds()
         async with eio.Switch.run() as sw:
             pool = eio.ExecutorPool.of_processes(sw, 2)
             # Both workers wait for a job; the first job fills its worker, so the second goes to the other.
-            return await eio.fiber.map(lambda _: pool.submit(getpid, weight=1.0), range(2))
+            pids = await eio.fiber.map(lambda _: pool.submit(getpid, weight=1.0), range(2))
+        return pids, open_fds() - before
 
-    pids = run(main)
+    pids, fd_change = run(main)
+    assert fd_change == 0
     assert len(set(pids)) == 2
     assert os.getpid() not in pids
     assert all(gone(pid) for pid in pids)  # stopping the pool ended (and reaped) its processes

@@ -18,8 +18,18 @@ from typing import Any, TypeVar, cast
 from eio.lowlevel import BackendInfo
 
 from ._registry import Registry, discover
+from ._server_processes import ServerProcesses, WorkerExited, serve_processes
 
-__all__ = ["BackendNotInstalled", "BackendUnavailable", "NoBackendAvailable", "choose", "run"]
+__all__ = [
+    "BackendNotInstalled",
+    "BackendUnavailable",
+    "NoBackendAvailable",
+    "ServerProcesses",
+    "WorkerExited",
+    "choose",
+    "run",
+    "serve_processes",
+]
 
 T = TypeVar("T")
 

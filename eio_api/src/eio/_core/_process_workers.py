@@ -122,6 +122,7 @@ async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> Non
     finally:
         with protect():
             await run_in_systhread(proc.join)
+        proc.close()  # its sentinel pipe
         parent_end.close()
         for resolver, _ in pending.values():
             resolver.try_resolve_error(Cancelled(RuntimeError("the ExecutorPool's worker process was stopped")))
