@@ -25,3 +25,21 @@ def test_every_variant_runs_and_agrees(capsys: pytest.CaptureFixture[str]) -> No
     table = capsys.readouterr().out
     for name in cpu.VARIANTS:
         assert f"| {name} |" in table
+
+
+def test_echo_processes_server_echoes_and_its_workers_exit() -> None:
+    import socket
+
+    from bench import echo_processes
+
+    if echo_processes.unavailable("eio(uring)") is not None:
+        pytest.skip("io_uring is unavailable here")
+    server = echo_processes.ServerProcess("eio(uring) 2 worker processes")
+    try:
+        assert len(server.pids) == 3  # the parent and two workers
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"ping")
+            assert sock.recv(4) == b"ping"
+    finally:
+        server.stop()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in server.pids)
