@@ -60,6 +60,10 @@ async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
     await eio.flow.copy(flow, flow)
 
 
+def ignore_error(_ex: Exception) -> None:
+    """Clients leave by closing (or resetting) their connections: not an error here."""
+
+
 def serve_eio_processes(workers: int) -> None:
     """`eio_main.serve_processes` with ``workers`` workers; prints the port, then the workers' pids."""
     import eio
@@ -68,7 +72,7 @@ def serve_eio_processes(workers: int) -> None:
 
     async def main(env: Any) -> None:
         async with eio.Switch.run() as sw:
-            server = await eio_main.serve_processes(sw, eio.net.Tcp(HOST, 0), echo, workers=workers, backlog=1024)
+            server = await eio_main.serve_processes(sw, eio.net.Tcp(HOST, 0), echo, workers=workers, backlog=1024, on_error=ignore_error)
             announce(server.addr.port)
             print(" ".join(map(str, server.pids)), flush=True)
             await eio.fiber.await_cancel()

@@ -35,6 +35,15 @@ async def pid_echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> Non
         await eio.flow.write(flow, [f"{os.getpid()} ".encode(), line, b"\n"])
 
 
+async def picky_echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+    """Like `pid_echo`, but fails on the line ``fail``."""
+    r = eio.BufRead.of_flow(flow, max_size=1024)
+    line = await r.line()
+    if line == b"fail":
+        raise ValueError("bad request")
+    await eio.flow.write(flow, [f"{os.getpid()} ".encode(), line, b"\n"])
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd")) - 1  # minus listdir's own
 
@@ -160,3 +169,26 @@ def test_bad_arguments(run: Runner) -> None:
                 await eio_main.serve_processes(sw, ("127.0.0.1", 0), pid_echo)  # type: ignore[arg-type]  # the error is the test
 
     run(main)
+
+
+def test_a_handler_error_is_printed_and_the_worker_goes_on(run: Runner, capfd: pytest.CaptureFixture[str]) -> None:
+    async def main() -> tuple[int, str]:
+        with concurrent.futures.ThreadPoolExecutor(1) as clients:
+            async with eio.Switch.run() as sw:
+                server = await eio_main.serve_processes(sw, eio.net.Tcp("127.0.0.1", 0), picky_echo, workers=1)
+                port = server.addr.port
+                await eio.run_in_executor(clients, fail_once, port)
+                return await eio.run_in_executor(clients, talk, port, 1)
+
+    assert run(main)[1] == "hello 1"
+    err = capfd.readouterr().err
+    assert "ValueError: bad request" in err and "handling connection from tcp:127.0.0.1:" in err, err
+
+
+def fail_once(port: int) -> None:
+    c = Client(port)
+    try:
+        c.sock.sendall(b"fail\n")
+        assert c.file.read() == b""  # the worker closed the connection
+    finally:
+        c.close()

@@ -125,6 +125,7 @@ async def serve_processes(
     workers: int | None = None,
     backlog: int = 128,
     max_connections: int | None = None,
+    on_error: eio.net.ErrorHandler | None = None,
     backend: str | None = None,
 ) -> ServerProcesses:
     """Serve ``addr`` with ``handler`` in ``workers`` worker processes (default: one per CPU core).
@@ -135,11 +136,13 @@ async def serve_processes(
     ``SO_REUSEPORT`` socket bound to ``addr``; the kernel spreads new
     connections over the workers. With port 0 the first worker's port is
     used by all (see ``ServerProcesses.addr``). ``max_connections`` limits
-    each worker. A handler's error is printed to the worker's stderr and
-    the worker goes on serving.
+    each worker. A handler's error goes to ``on_error`` in that worker
+    (as with `eio.net.run_server`); by default it is printed to the
+    worker's stderr (one line for a network error such as a client's
+    reset, with the traceback for any other) and the worker goes on serving.
 
-    ``handler`` must be picklable (a module-level async function, or a
-    `functools.partial` of one): it is sent to the new interpreters. A
+    ``handler`` and ``on_error`` must be picklable (module-level functions,
+    or `functools.partial` of them): they are sent to the new interpreters. A
     program that calls `serve_processes` must guard its entry point with
     ``if __name__ == "__main__":``, since each worker imports the main module.
 
@@ -159,13 +162,14 @@ async def serve_processes(
         raise ValueError(f"serve_processes: workers must be at least 1 (got {count})")
     if max_connections is not None and max_connections <= 0:
         raise ValueError(f"serve_processes: max_connections must be positive (got {max_connections})")
-    try:
-        pickle.dumps(handler)
-    except Exception as ex:  # noqa: BLE001 - any pickling failure means the workers can't get the handler
-        raise TypeError(
-            f"serve_processes: handler must be picklable (a module-level async function or a functools.partial of one), "
-            f"but {handler!r} is not: {ex}"
-        ) from ex
+    for what, fn in (("handler", handler), ("on_error", on_error)):
+        try:
+            pickle.dumps(fn)
+        except Exception as ex:  # noqa: BLE001 - any pickling failure means the workers can't get it
+            raise TypeError(
+                f"serve_processes: {what} must be picklable (a module-level function or a functools.partial of one), "
+                f"but {fn!r} is not: {ex}"
+            ) from ex
     loop = current_loop()
     ctx = multiprocessing.get_context("spawn")
     server = ServerProcesses(addr)
@@ -176,7 +180,7 @@ async def serve_processes(
         parent_end, child_end = ctx.Pipe()
         proc = ctx.Process(
             target=_worker_main,
-            args=(child_end, str(addr.ip), port, handler, backlog, max_connections, backend),
+            args=(child_end, str(addr.ip), port, handler, backlog, max_connections, on_error or _print_error, backend),
             name="eio-server-worker",
         )
         proc.start()
@@ -231,6 +235,15 @@ def _watch(w: _Worker, loop: Loop) -> None:
 # -- in a worker process ----------------------------------------------------------------
 
 
+def _print_error(ex: Exception) -> None:
+    """The default ``on_error``: one line for a network error (a client's reset is routine), else the traceback."""
+    if isinstance(ex, eio.Io):
+        notes = "; ".join(getattr(ex, "__notes__", []))
+        print(f"eio server worker {os.getpid()}: {type(ex).__name__}: {ex} ({notes})", file=sys.stderr, flush=True)
+    else:
+        print(f"eio server worker {os.getpid()}: {''.join(traceback.format_exception(ex))}", file=sys.stderr, flush=True)
+
+
 def _worker_main(
     conn: multiprocessing.connection.Connection,
     ip: str,
@@ -238,6 +251,7 @@ def _worker_main(
     handler: eio.net.ConnectionHandler,
     backlog: int,
     max_connections: int | None,
+    on_error: eio.net.ErrorHandler,
     backend: str | None,
 ) -> None:
     # Ctrl-C signals the whole process group; the parent decides what happens.
@@ -252,9 +266,6 @@ def _worker_main(
         except (EOFError, OSError):
             pass
         stopper.try_resolve(None)
-
-    def on_error(ex: Exception) -> None:
-        print(f"eio server worker {os.getpid()}: {''.join(traceback.format_exception(ex))}", file=sys.stderr, flush=True)
 
     async def main(env: Any) -> None:
         async with eio.Switch.run(name="server worker") as sw:
