@@ -72,7 +72,9 @@ def serve_eio_processes(workers: int) -> None:
 
     async def main(env: Any) -> None:
         async with eio.Switch.run() as sw:
-            server = await eio_main.serve_processes(sw, eio.net.Tcp(HOST, 0), echo, workers=workers, backlog=1024, on_error=ignore_error)
+            server = await eio_main.serve_processes(
+                sw, eio.net.Tcp(HOST, 0), echo, workers=workers, backlog=1024, on_error=ignore_error
+            )
             announce(server.addr.port)
             print(" ".join(map(str, server.pids)), flush=True)
             await eio.fiber.await_cancel()
@@ -93,7 +95,9 @@ class ServerProcess:
     """``echo_processes.py --serve NAME`` as a child process: the port, then (for workers) their pids."""
 
     def __init__(self, name: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", name], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve", name], stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():

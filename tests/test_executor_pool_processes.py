@@ -83,7 +83,9 @@ def test_a_job_must_be_picklable(run: Runner) -> None:
             async def local() -> int:
                 return 1
 
-            with pytest.raises(TypeError, match=r"ExecutorPool: a job run in a worker process must be picklable .* but <function .*local"):
+            with pytest.raises(
+                TypeError, match=r"ExecutorPool: a job run in a worker process must be picklable .* but <function .*local"
+            ):
                 await pool.submit(local)
             return await pool.submit(getpid)  # the worker is still there
 

@@ -244,9 +244,8 @@ def test_bad_arguments(run: Runner) -> None:
     async def main() -> None:
         with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor, not int"):
             await eio.run_in_executor(3, square, 1)  # type: ignore[arg-type]  # the error is the test
-        with concurrent.futures.ThreadPoolExecutor(1) as ex:
-            with pytest.raises(TypeError, match="fn must be callable, not str"):
-                await eio.run_in_executor(ex, "nope")  # pyright: ignore[reportArgumentType] - the error is the test
+        with concurrent.futures.ThreadPoolExecutor(1) as ex, pytest.raises(TypeError, match="fn must be callable, not str"):
+            await eio.run_in_executor(ex, "nope")  # pyright: ignore[reportArgumentType] - the error is the test
         with pytest.raises(TypeError, match="future must be a concurrent.futures.Future, not str"):
             await eio.await_future("x")  # pyright: ignore[reportArgumentType] - the error is the test
 

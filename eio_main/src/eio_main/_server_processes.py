@@ -48,7 +48,7 @@ class WorkerExited(RuntimeError):
 
 
 class _Worker:
-    __slots__ = ("proc", "pid", "conn", "ready", "ready_r", "exited", "exited_r")
+    __slots__ = ("conn", "exited", "exited_r", "pid", "proc", "ready", "ready_r")
 
     def __init__(self, proc: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection) -> None:
         self.proc = proc

@@ -76,7 +76,9 @@ async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> Non
             capacity.release(weight)
         if pending and not stopped:
             await run_in_systhread(proc.join)
-            error = WorkerProcessDied(f"ExecutorPool: worker process {proc.pid} exited with code {proc.exitcode} while running jobs")
+            error = WorkerProcessDied(
+                f"ExecutorPool: worker process {proc.pid} exited with code {proc.exitcode} while running jobs"
+            )
             for resolver, _ in pending.values():
                 resolver.try_resolve_error(error)
             raise error
@@ -197,7 +199,9 @@ async def _serve_jobs(conn: multiprocessing.connection.Connection) -> None:
             out = pickle.dumps(reply)
         except Exception as ex:  # noqa: BLE001 - the result or error can't be sent back as it is
             what = "result" if reply[1] else "error"
-            out = pickle.dumps((job_id, False, TypeError(f"ExecutorPool: the job's {what} can't be pickled: {reply[2]!r}: {ex}")))
+            out = pickle.dumps(
+                (job_id, False, TypeError(f"ExecutorPool: the job's {what} can't be pickled: {reply[2]!r}: {ex}"))
+            )
         conn.send_bytes(out)
 
     try:
