@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import types
 from multiprocessing import resource_tracker
 
 import pytest
@@ -22,6 +24,10 @@ async def add(a: int, b: int) -> int:
 
 async def fail() -> None:
     raise ValueError("failed in a worker process")
+
+
+async def unpicklable_result() -> object:
+    return lambda: None
 
 
 async def forever() -> None:
@@ -90,6 +96,37 @@ def test_a_job_must_be_picklable(run: Runner) -> None:
             return await pool.submit(getpid)  # the worker is still there
 
     assert run(main) != os.getpid()
+
+
+def test_a_result_that_cannot_be_pickled(run: Runner) -> None:
+    async def main() -> int:
+        async with eio.Switch.run() as sw:
+            pool = eio.ExecutorPool.of_processes(sw, 1)
+            with pytest.raises(TypeError, match=r"ExecutorPool: the job's result can't be pickled: <function"):
+                await pool.submit(unpicklable_result)
+            return await pool.submit(getpid)  # the worker is still there
+
+    assert run(main) != os.getpid()
+
+
+def test_a_job_the_worker_cannot_import(run: Runner) -> None:
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            pool = eio.ExecutorPool.of_processes(sw, 1)
+            # Picklable here (by reference), but no worker can import a module of this name.
+            job = types.FunctionType(getpid.__code__, {}, "getpid")
+            job.__module__ = "no_such_module_for_eio_tests"
+            job.__qualname__ = "getpid"
+            module = types.ModuleType("no_such_module_for_eio_tests")
+            setattr(module, "getpid", job)  # noqa: B010 - a module built at run time
+            sys.modules["no_such_module_for_eio_tests"] = module
+            try:
+                with pytest.raises(TypeError, match=r"ExecutorPool: the worker process could not load the job \(No module named"):
+                    await pool.submit(job)
+            finally:
+                del sys.modules["no_such_module_for_eio_tests"]
+
+    run(main)
 
 
 def test_stopping_the_pool_cancels_running_jobs_and_ends_the_processes(run: Runner) -> None:

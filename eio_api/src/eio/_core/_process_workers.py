@@ -46,7 +46,13 @@ class WorkerProcessDied(RuntimeError):
 
 
 def _loads_job(data: bytes) -> Any:
-    return pickle.loads(data)
+    try:
+        return pickle.loads(data)
+    except Exception as ex:  # noqa: BLE001 - any failure to load the job is reported to its submitter
+        raise TypeError(
+            f"ExecutorPool: the worker process could not load the job ({ex}); a job must be importable by "
+            "module and name in a fresh interpreter (not defined in a script run with -c or in an interactive session)"
+        ) from ex
 
 
 async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> None:
