@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -223,21 +224,27 @@ def test_already_done_future_does_not_suspend(run: Runner) -> None:
 def test_no_deadlock_while_a_daemon_thread_will_complete_the_future(run: Runner) -> None:
     # No non-daemon thread is alive and nothing else is pending: only the
     # wait's count in pending_external tells the loop that a wake-up will come.
-    async def main() -> str:
+    async def main() -> tuple[str, list[int]]:
+        loop = eio.lowlevel.current_loop()
+        counts = [loop.pending_external]
         f: concurrent.futures.Future[str] = concurrent.futures.Future()
         go = threading.Event()
 
         def complete() -> None:
             go.wait()
+            time.sleep(0.1)  # let the loop go idle first (the test passes either way)
             f.set_result("woken")
 
         threading.Thread(target=complete, daemon=True).start()
         async with eio.Switch.run() as sw:
             p = eio.fiber.fork_promise(sw, eio.await_future, f)
+            counts.append(loop.pending_external)
             go.set()
-            return await p
+            result = await p
+        counts.append(loop.pending_external)
+        return result, counts
 
-    assert run(main) == "woken"
+    assert run(main) == ("woken", [0, 1, 0])
 
 
 def test_bad_arguments(run: Runner) -> None:
