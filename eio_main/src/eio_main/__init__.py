@@ -7,18 +7,23 @@ what is installed, if it is missing or can't run here: a forced backend
 never falls back); otherwise the available backend with the highest
 priority wins: uring (Linux with a usable io_uring), windows (win32), trio.
 The mock backend is only used when asked for by name.
+
+``eio_main.serve_processes`` serves one TCP port from several worker
+processes, each running its own loop on the best backend.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eio.lowlevel import BackendInfo
 
 from ._registry import Registry, discover
-from ._server_processes import ServerProcesses, WorkerExited, serve_processes
+
+if TYPE_CHECKING:
+    from ._server_processes import ServerProcesses, WorkerExited, serve_processes
 
 __all__ = [
     "BackendNotInstalled",
@@ -101,3 +106,15 @@ def run(main: Callable[[Any], Awaitable[T]], *, backend: str | None = None) -> T
     """
     info = choose(backend)
     return cast(T, info.run(main))
+
+
+_LAZY = frozenset({"ServerProcesses", "WorkerExited", "serve_processes"})
+
+
+def __getattr__(name: str) -> Any:
+    # The multi-process server pulls in multiprocessing: loaded on first use only.
+    if name in _LAZY:
+        from . import _server_processes
+
+        return getattr(_server_processes, name)
+    raise AttributeError(f"module 'eio_main' has no attribute {name!r}")

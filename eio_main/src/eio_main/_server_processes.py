@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
-import multiprocessing.connection
 import multiprocessing.process
 import os
 import pickle
@@ -33,7 +32,7 @@ import sys
 import threading
 import traceback
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
 import eio
 import eio.net
@@ -43,6 +42,16 @@ from eio.lowlevel import Loop, current_loop
 __all__ = ["ServerProcesses", "WorkerExited", "serve_processes"]
 
 
+class Conn(Protocol):
+    """One end of a `multiprocessing.Pipe` (a ``Connection``, or a ``PipeConnection`` on Windows)."""
+
+    def send(self, obj: Any, /) -> None: ...
+    def recv(self) -> Any: ...
+    def send_bytes(self, buf: bytes, /) -> None: ...
+    def recv_bytes(self) -> bytes: ...
+    def close(self) -> None: ...
+
+
 class WorkerExited(RuntimeError):
     """A server worker process ended without being asked to (it crashed or was killed)."""
 
@@ -50,7 +59,7 @@ class WorkerExited(RuntimeError):
 class _Worker:
     __slots__ = ("conn", "exited", "exited_r", "pid", "proc", "ready", "ready_r")
 
-    def __init__(self, proc: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection) -> None:
+    def __init__(self, proc: multiprocessing.process.BaseProcess, conn: Conn) -> None:
         self.proc = proc
         self.pid: int = proc.pid or 0  # kept: the process object is closed once reaped
         self.conn = conn
@@ -134,7 +143,8 @@ async def serve_processes(
     ``backend`` (default: the best one available, as `eio_main.run`
     chooses) and calls ``eio.net.run_server(sock, handler, ...)`` on its own
     ``SO_REUSEPORT`` socket bound to ``addr``; the kernel spreads new
-    connections over the workers. With port 0 the first worker's port is
+    connections over the workers (on Linux; other systems' ``SO_REUSEPORT``
+    does not balance). With port 0 the first worker's port is
     used by all (see ``ServerProcesses.addr``). ``max_connections`` limits
     each worker. A handler's error goes to ``on_error`` in that worker
     (as with `eio.net.run_server`); by default it is printed to the
@@ -245,7 +255,7 @@ def _print_error(ex: Exception) -> None:
 
 
 def _worker_main(
-    conn: multiprocessing.connection.Connection,
+    conn: Conn,
     ip: str,
     port: int,
     handler: eio.net.ConnectionHandler,

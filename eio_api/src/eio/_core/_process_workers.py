@@ -20,11 +20,10 @@ fiber. Waiting for the pipe uses `run_in_systhread`, so the loop is never blocke
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.connection
 import pickle
 import signal
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Protocol
 
 from ._cancel import Cancelled
 from ._executor_pool import _Capacity, _Job  # pyright: ignore[reportPrivateUsage] - the pool's own worker bookkeeping
@@ -37,6 +36,16 @@ from ._threads import run_in_systhread
 from ._traps import coroutine_of
 
 __all__ = ["run_process_worker"]
+
+
+class Conn(Protocol):
+    """One end of a `multiprocessing.Pipe` (a ``Connection``, or a ``PipeConnection`` on Windows)."""
+
+    def send(self, obj: Any, /) -> None: ...
+    def recv(self) -> Any: ...
+    def send_bytes(self, buf: bytes, /) -> None: ...
+    def recv_bytes(self) -> bytes: ...
+    def close(self) -> None: ...
 
 _Message = tuple[int, bool, object]
 
@@ -136,7 +145,7 @@ async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> Non
             resolver.try_resolve_error(Cancelled(RuntimeError("the ExecutorPool's worker process was stopped")))
 
 
-def _recv(conn: multiprocessing.connection.Connection) -> _Message:
+def _recv(conn: Conn) -> _Message:
     return pickle.loads(conn.recv_bytes())
 
 
@@ -161,7 +170,7 @@ def _find_backend_run(name: str) -> Any:
     raise RuntimeError(f"ExecutorPool worker process: the eio backend {name!r} is not installed here")
 
 
-def _child_main(conn: multiprocessing.connection.Connection, backend: str) -> None:
+def _child_main(conn: Conn, backend: str) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what happens
     # to its workers (stopping its pool stops them), so they ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -180,7 +189,7 @@ class _Stop(Exception):
     pass
 
 
-async def _serve_jobs(conn: multiprocessing.connection.Connection) -> None:
+async def _serve_jobs(conn: Conn) -> None:
     from ..fiber import fork
 
     def recv() -> tuple[int, bytes] | None:
