@@ -47,6 +47,7 @@ class Conn(Protocol):
     def recv_bytes(self) -> bytes: ...
     def close(self) -> None: ...
 
+
 _Message = tuple[int, bool, object]
 
 
