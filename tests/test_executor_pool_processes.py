@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import types
 from multiprocessing import resource_tracker
@@ -121,7 +122,9 @@ def test_a_job_the_worker_cannot_import(run: Runner) -> None:
             setattr(module, "getpid", job)  # noqa: B010 - a module built at run time
             sys.modules["no_such_module_for_eio_tests"] = module
             try:
-                with pytest.raises(TypeError, match=r"ExecutorPool: the worker process could not load the job \(No module named"):
+                with pytest.raises(
+                    TypeError, match=r"ExecutorPool: the worker process could not load the job \(No module named"
+                ):
                     await pool.submit(job)
             finally:
                 del sys.modules["no_such_module_for_eio_tests"]
@@ -155,7 +158,7 @@ def test_a_worker_process_that_dies_fails_its_jobs_and_the_switch(run: Runner) -
             pool = eio.ExecutorPool.of_processes(sw, 1)
             await pool.submit(die)
 
-    with pytest.raises(RuntimeError, match=r"ExecutorPool: worker process \d+ exited with code 3 while running jobs"):
+    with pytest.raises(RuntimeError, match=r"ExecutorPool: worker process \d+ exited with code 3 with 1 job running"):
         run(main)
 
 
@@ -168,3 +171,15 @@ def test_bad_process_count() -> None:
     import eio_mock
 
     eio_mock.backend.run(main)
+
+
+def test_a_worker_process_killed_while_idle_fails_the_switch(run: Runner) -> None:
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            pool = eio.ExecutorPool.of_processes(sw, 1)
+            pid = await pool.submit(getpid)
+            os.kill(pid, signal.SIGKILL)
+            await eio.fiber.await_cancel()
+
+    with pytest.raises(RuntimeError, match=r"ExecutorPool: worker process \d+ exited with code -9 while idle"):
+        run(main)

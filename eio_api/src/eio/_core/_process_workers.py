@@ -90,11 +90,12 @@ async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> Non
             else:
                 resolver.resolve_error(value if isinstance(value, BaseException) else RuntimeError(repr(value)))
             capacity.release(weight)
-        if pending and not stopped:
+        if not stopped:
+            # It ended without being asked to: fail its jobs and this worker (so no new job is sent to it).
             await run_in_systhread(proc.join)
-            error = WorkerProcessDied(
-                f"ExecutorPool: worker process {proc.pid} exited with code {proc.exitcode} while running jobs"
-            )
+            n = len(pending)
+            running = f"with {n} job{'s' if n != 1 else ''} running" if n else "while idle"
+            error = WorkerProcessDied(f"ExecutorPool: worker process {proc.pid} exited with code {proc.exitcode} {running}")
             for resolver, _ in pending.values():
                 resolver.try_resolve_error(error)
             raise error
@@ -133,7 +134,14 @@ async def run_process_worker(queue: Stream[_Job[Any]], max_capacity: int) -> Non
                     next_id += 1
                     pending[next_id] = (job.resolver, job.weight)
                     capacity.used += job.weight
-                    parent_end.send_bytes(pickle.dumps((next_id, data)))
+                    try:
+                        parent_end.send_bytes(pickle.dumps((next_id, data)))
+                    except OSError as ex:
+                        # The child has gone; the reader is about to say so and fail this worker.
+                        del pending[next_id]
+                        error = WorkerProcessDied(f"ExecutorPool: worker process {proc.pid} has gone: {ex}")
+                        job.resolver.resolve_error(error)
+                        raise error from ex
             finally:
                 # The child cancels its running jobs and exits; the reader then sees the end of the pipe.
                 send_stop()
