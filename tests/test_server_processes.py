@@ -192,3 +192,16 @@ def fail_once(port: int) -> None:
         assert c.file.read() == b""  # the worker closed the connection
     finally:
         c.close()
+
+
+def test_a_worker_that_cannot_listen_fails_the_start(run: Runner) -> None:
+    async def main() -> None:
+        with socket.socket() as taken:  # listening without SO_REUSEPORT: no one else may bind the port
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            async with eio.Switch.run() as sw:
+                await eio_main.serve_processes(sw, eio.net.Tcp("127.0.0.1", port), pid_echo, workers=2)
+
+    with pytest.raises(RuntimeError, match=r"serve_processes: worker process \d+ failed to start: .*Address already in use"):
+        run(main)
