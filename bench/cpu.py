@@ -201,8 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     names: list[str] = list(args.only) if args.only else list(VARIANTS)
+    load_before = os.getloadavg()[0]
     best = bench(names, args.jobs, args.size, args.workers, args.repeat)
     print(format_results(best, args.jobs, args.workers))
+    # With other work on the machine there may be no free core: then no variant can speed up.
+    print(f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"wall_seconds": best, "jobs": args.jobs, "size": args.size, "workers": args.workers}, f, indent=2)
