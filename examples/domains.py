@@ -4,7 +4,10 @@ A domain is an OS thread with its own event loop. ``env.domain_mgr`` starts
 one per call; an `eio.ExecutorPool` keeps a few and hands them jobs. Either
 way the calling fiber waits while the other fibers of its domain keep running.
 The order of the trace lines varies from run to run: the OS schedules the
-domains as it likes.
+domains as it likes. The tasks here are pure Python, so the domains take turns
+holding CPython's interpreter lock rather than computing in parallel; for that,
+use worker processes (``eio.ExecutorPool.of_processes``, see
+``examples/cpu_processes.py``).
 
 Run it with ``python examples/domains.py``.
 """

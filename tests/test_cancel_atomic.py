@@ -293,3 +293,21 @@ def test_a_deadlock_says_what_each_fiber_waits_on(run: Runner) -> None:
     assert lines[2].startswith("  fiber test_a_deadlock_says_what_each_fiber_waits_on.<locals>.main.<locals>.taker is waiting in ")
     assert "Stream.take" in lines[2] and ":280 " in lines[2]
     assert issubclass(eio_mock.DeadlockDetected, eio.Deadlock)
+
+
+def test_an_idle_daemon_thread_delays_a_deadlock_report_only_briefly(run: Runner) -> None:
+    stop = threading.Event()
+    idle = threading.Thread(target=stop.wait, name="idle-library-worker", daemon=True)
+    idle.start()
+
+    async def main() -> None:
+        p, _r = eio.Promise[None].create()
+        await p
+
+    try:
+        with pytest.raises(eio.Deadlock) as info:
+            run(main)
+    finally:
+        stop.set()
+        idle.join()
+    assert "only daemon threads were left: idle-library-worker" in str(info.value)

@@ -11,6 +11,7 @@ from . import file
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
+from ._core._executors import await_future, run_in_executor
 from ._core._lazy import Lazy
 from ._core._loop import Deadlock, NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
@@ -54,6 +55,7 @@ __all__ = [
     "StreamClosed",
     "Switch",
     "SwitchFinished",
+    "await_future",
     "buf_read",
     "buf_write",
     "cancel",
@@ -65,6 +67,7 @@ __all__ = [
     "lowlevel",
     "net",
     "process",
+    "run_in_executor",
     "time",
     "trace",
     "traceln",

@@ -1,10 +1,15 @@
 """Running code in other domains (Eio's ``Domain_manager``).
 
-A domain is an OS thread with its own event loop, so fibers in different
-domains run in parallel. A function run in a new domain must only touch
-values that are safe to share between threads (promises, streams, mutexes,
-semaphores, conditions, pools and lazy values are); nothing checks this.
-For many jobs, an `eio.ExecutorPool` reuses a few domains.
+A domain is an OS thread with its own event loop. Domains wait for IO
+independently, and C code that releases the interpreter lock (hashing,
+compression, many numeric libraries) runs in parallel with them; but Python
+code in different domains does not run in parallel: CPython's interpreter
+lock lets one thread run Python code at a time. For CPU-bound Python code
+use processes: `eio.ExecutorPool.of_processes` or `eio.run_in_executor` with
+a process pool. A function run in a new domain must only touch values that
+are safe to share between threads (promises, streams, mutexes, semaphores,
+conditions, pools and lazy values are); nothing checks this. For many jobs,
+an `eio.ExecutorPool` reuses a few domains.
 """
 
 from __future__ import annotations

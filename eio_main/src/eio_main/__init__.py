@@ -7,6 +7,9 @@ what is installed, if it is missing or can't run here: a forced backend
 never falls back); otherwise the available backend with the highest
 priority wins: uring (Linux with a usable io_uring), windows (win32), trio.
 The mock backend is only used when asked for by name.
+
+``eio_main.serve_processes`` serves one TCP port from several worker
+processes, each running its own loop on the best backend.
 """
 
 from __future__ import annotations
@@ -17,13 +20,25 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eio.lowlevel import BackendInfo, Recorder, fiber_tree, recording
 
 from ._registry import Registry, discover
 
-__all__ = ["BackendNotInstalled", "BackendUnavailable", "NoBackendAvailable", "choose", "run"]
+if TYPE_CHECKING:
+    from ._server_processes import ServerProcesses, WorkerExited, serve_processes
+
+__all__ = [
+    "BackendNotInstalled",
+    "BackendUnavailable",
+    "NoBackendAvailable",
+    "ServerProcesses",
+    "WorkerExited",
+    "choose",
+    "run",
+    "serve_processes",
+]
 
 T = TypeVar("T")
 
@@ -146,3 +161,15 @@ def _sigquit_dumps_fibers() -> Generator[None, None, None]:
         yield
     finally:
         signal.signal(sigquit, signal.SIG_DFL)
+
+
+_LAZY = frozenset({"ServerProcesses", "WorkerExited", "serve_processes"})
+
+
+def __getattr__(name: str) -> Any:
+    # The multi-process server pulls in multiprocessing: loaded on first use only.
+    if name in _LAZY:
+        from . import _server_processes
+
+        return getattr(_server_processes, name)
+    raise AttributeError(f"module 'eio_main' has no attribute {name!r}")

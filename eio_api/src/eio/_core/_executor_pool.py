@@ -4,6 +4,11 @@ Each worker is a fiber in its own domain. It takes jobs from one shared
 stream of capacity 0, so a submitter waits until some worker accepts its
 job, and runs each job in a new fiber of its domain. A worker keeps
 accepting jobs while the total weight of its running jobs is below 1.
+
+`ExecutorPool.of_processes` makes the workers OS processes instead (see
+``_process_workers``): the same queue and the same weights, but each job
+runs in a child process's own loop, so CPU-bound Python code really runs in
+parallel (domains share one interpreter lock).
 """
 
 from __future__ import annotations
@@ -85,6 +90,10 @@ class ExecutorPool:
     to use (0.02 for a job that mostly waits for IO, 1.0 for one that only
     computes); a worker starts jobs until the weights of its running jobs
     add up to 1.0.
+
+    Python code in different domains does not run in parallel (one
+    interpreter lock): domains help with IO and with C code that releases
+    the lock. For CPU-bound Python jobs, use `ExecutorPool.of_processes`.
     """
 
     __slots__ = ("_queue",)
@@ -97,6 +106,43 @@ class ExecutorPool:
         sw.on_release(queue.close)
         for _ in range(domain_count):
             fork_daemon(sw, run_in_domain, domain_mgr, self._run_worker)
+
+    @classmethod
+    def of_processes(cls, sw: Switch, process_count: int | None = None) -> ExecutorPool:
+        """A pool whose workers are ``process_count`` OS processes (default: one per CPU core).
+
+        Use it for CPU-bound Python code: fibers in different domains share
+        one interpreter lock, so only one of them runs Python code at a time,
+        while worker processes compute in parallel. Each worker is a fresh
+        interpreter (started with the ``spawn`` method) running an eio loop
+        on the same backend as the caller, and runs each job it accepts in a
+        new fiber there. ``submit``, ``submit_fork`` and weights mean the same
+        as for domains: a worker process accepts jobs while the weights of
+        its running jobs add up to less than 1.0.
+
+        A job (the async function and anything it refers to) must be
+        picklable: a module-level ``async def`` or a `functools.partial` of
+        one; submitting another gives a `TypeError` naming it. Its result
+        and its error come back pickled (copies, not the same objects).
+        When ``sw`` finishes, the workers' running jobs are cancelled and
+        the processes exit (they ignore SIGINT: stopping the pool stops
+        them). A worker process that dies fails its jobs and ``sw`` with
+        ``WorkerProcessDied``.
+        """
+        import os
+
+        from ._process_workers import run_process_worker
+
+        count = (os.cpu_count() or 1) if process_count is None else process_count
+        if count < 1:
+            raise ValueError(f"ExecutorPool.of_processes: process_count must be at least 1 (got {count})")
+        pool = cls.__new__(cls)
+        queue: Stream[_Job[Any]] = Stream(0)
+        pool._queue = queue
+        sw.on_release(queue.close)
+        for _ in range(count):
+            fork_daemon(sw, run_process_worker, queue, _MAX_CAPACITY)
+        return pool
 
     def __repr__(self) -> str:
         return f"<ExecutorPool{' (closed)' if self._queue.is_closed() else ''}>"

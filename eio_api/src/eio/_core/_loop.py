@@ -122,6 +122,12 @@ MAX_POLL_WAIT = 3600.0
 # whether that thread is still alive (else the program would hang silently).
 THREAD_RECHECK = 0.1
 
+# How long an idle loop waits for a wake-up that only daemon threads could
+# send before it reports a deadlock. A non-daemon thread (or a signal handler)
+# keeps it waiting as long as it lives; a daemon thread may be a library's
+# idle worker that lives forever, so it gets this grace period only.
+DAEMON_GRACE = 1.0
+
 # A heap with more cancelled timers than this (and more than half of it) is compacted.
 _COMPACT_MIN = 64
 
@@ -455,6 +461,7 @@ class Loop:
         # run queue is `_run_pass`, written out again here: a call per pass
         # would cost a yield ping-pong about a tenth of its time.
         steps_since_poll = 0
+        idle_since = -1.0  # when the loop became idle with only daemon threads left to wake it
         while True:
             n = len(q)
             steps_since_poll += n
@@ -511,10 +518,21 @@ class Loop:
             steps_since_poll = 0
             timeout = self._timer_wait()
             if timeout is None and not poller.busy() and not self.pending_external:
-                if not _others_may_wake(self):
+                waker = _possible_waker()
+                if waker is None:
                     raise Deadlock(describe_deadlock(self))
+                if waker == "daemon":
+                    now = _monotonic()
+                    if idle_since < 0.0:
+                        idle_since = now
+                    elif now - idle_since > DAEMON_GRACE:
+                        raise Deadlock(describe_deadlock(self, daemon_threads=True))
                 timeout = THREAD_RECHECK
+            else:
+                idle_since = -1.0
             poller.poll(self, timeout)
+            if q or inbox:
+                idle_since = -1.0
             if inbox:
                 self._drain_inbox()
             if self.timers:
@@ -584,12 +602,15 @@ class InternalThread(threading.Thread):
     """
 
 
-def _others_may_wake(loop: Loop) -> bool:
-    """Whether something outside the loop may still wake it: another live thread, or a signal handler."""
+def _possible_waker() -> str | None:
+    """What outside the loop may still wake it: "thread" (a non-daemon thread or a signal handler), "daemon", or None."""
     me = threading.current_thread()
+    daemons = False
     for t in threading.enumerate():
         if t is not me and not isinstance(t, InternalThread) and t.is_alive():
-            return True
+            if not t.daemon:
+                return "thread"
+            daemons = True
     if me is threading.main_thread():
         # A Python signal handler (other than Ctrl-C's default) may wake a fiber.
         for signum in signal.valid_signals():
@@ -602,13 +623,19 @@ def _others_may_wake(loop: Loop) -> bool:
                 and handler is not signal.default_int_handler
                 and not getattr(handler, "eio_wakes_no_fiber", False)
             ):
-                return True
-    return False
+                return "thread"
+    return "daemon" if daemons else None
 
 
-def describe_deadlock(loop: Loop) -> str:
+def describe_deadlock(loop: Loop, daemon_threads: bool = False) -> str:
     """The message of a `Deadlock`: each fiber, what it waits on and where."""
     lines = ["Deadlock detected: no events scheduled but main function hasn't returned"]
+    if daemon_threads:
+        names = sorted(t.name for t in threading.enumerate() if t.daemon and not isinstance(t, InternalThread))
+        lines.append(
+            f"  (no wake-up came for {DAEMON_GRACE:g}s; only daemon threads were left: {', '.join(names)}; "
+            "hand work to other threads with eio.run_in_executor or run_in_systhread so the loop counts it)"
+        )
     main = loop.main_fiber
     fibers = walk_fibers(loop.root_cc)
     fibers.sort(key=lambda t: t[1] is not main)  # stable: the main fiber first
