@@ -169,8 +169,12 @@ class TlsFlow:
             size = len(buf)
             while True:
                 try:
-                    # With a buffer, read returns a count (typeshed says bytes).
-                    return cast(int, tls.read(size, buf))
+                    # With a buffer, read returns a count (typeshed says bytes);
+                    # 0 once the peer's close_notify has come (before ours went).
+                    got = cast(int, tls.read(size, buf))
+                    if got:
+                        return got
+                    raise EndOfFile
                 except ssl.SSLWantReadError:
                     pass
                 except ssl.SSLZeroReturnError:
@@ -181,8 +185,15 @@ class TlsFlow:
                     self._note(ex)
                     raise
                 # Reading may have made records to send (a key update's answer).
-                if self._out_pos < len(self._out) or self._outgoing.pending:
-                    await self._flush()
+                # A fiber holding the send lock is inside `_send`, whose loop
+                # picks them up: only send them here if nobody is sending.
+                if self._outgoing.pending:
+                    lock = self._send_lock
+                    if lock.try_lock():
+                        try:
+                            await self._send()
+                        finally:
+                            lock.unlock()
                 await self._receive()
         finally:
             self._reading = False
@@ -254,14 +265,6 @@ class TlsFlow:
             await close()
 
     # -- moving records ----------------------------------------------------------------
-
-    async def _flush(self) -> None:
-        lock = self._send_lock
-        await lock.lock()
-        try:
-            await self._send()
-        finally:
-            lock.unlock()
 
     async def _send(self) -> None:
         """Send every record made so far (the caller holds the send lock, or is the handshake).
