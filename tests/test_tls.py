@@ -648,3 +648,25 @@ def test_loopback_failures(certs: Certs) -> None:
         "server: SSLError",
         "client read b'cut'",
     ]
+
+
+@uring_only
+@pytest.mark.usefixtures("no_fd_leak")
+def test_the_benchmark_runs(tmp_path: Path) -> None:
+    """bench/tls_echo.py's eio and asyncio exchanges complete and count right (no timing checked)."""
+    import sys
+
+    from eio_backend_uring._run import run_plain
+
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import tls_echo
+    from bench._common import asyncio_runner
+
+    ctxs = tls_echo.make_contexts(tmp_path)
+    assert tls_echo.eio_round_trips(run_plain, ctxs, 20).count == 20
+    assert tls_echo.eio_bulk(run_plain, ctxs, 1).count == 1
+    run_asyncio = asyncio_runner().run
+    assert run_asyncio is not None
+    assert tls_echo.asyncio_round_trips(run_asyncio, ctxs, 20).count == 20
