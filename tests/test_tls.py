@@ -58,10 +58,11 @@ def _cert(
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     else:
         sans: list[x509.GeneralName] = [
-            x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n) for n in names
+            x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n) for n in names if " " not in n
         ]
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
         )
@@ -82,6 +83,7 @@ class Certs:
     server: Path  # for localhost, example.org, 127.0.0.1
     other: Path  # for other.example (the SNI test's second certificate)
     untrusted: Path  # for localhost, signed by a CA nobody trusts
+    client: Path  # a client certificate for "eio client"
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +97,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
         ("server", "eio test CA", ca_key, ["localhost", "example.org", "127.0.0.1"]),
         ("other", "eio test CA", ca_key, ["other.example"]),
         ("untrusted", "rogue CA", rogue_key, ["localhost"]),
+        ("client", "eio test CA", ca_key, ["eio client"]),
     ]:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _cert(names[0], key, issuer, issuer_key, ca=False, names=names)
         files[label] = d / f"{label}.pem"
         files[label].write_bytes(_pem(cert, key))
     ca_pem = ca.public_bytes(serialization.Encoding.PEM).decode()
-    return Certs(ca_pem, files["server"], files["other"], files["untrusted"])
+    return Certs(ca_pem, files["server"], files["other"], files["untrusted"], files["client"])
 
 
 def server_context(chain: Path, alpn: Sequence[str] = ()) -> ssl.SSLContext:
@@ -252,6 +255,33 @@ def test_no_alpn_agreed(run: Runner, certs: Certs) -> None:
         assert server.selected_alpn_protocol() is None
 
     run(main)
+
+
+def test_client_certificates(run: Runner, certs: Certs) -> None:
+    async def main() -> tuple[object, object]:
+        sctx = server_context(certs.server)
+        sctx.verify_mode = ssl.CERT_REQUIRED
+        sctx.load_verify_locations(cadata=certs.ca_pem)
+        cctx = client_context(certs)
+        cctx.load_cert_chain(certs.client)
+        client, server = await tls_pair(certs, server_ctx=sctx, client_ctx=cctx)
+        return server.getpeercert()["subject"], client.getpeercert()["subject"]
+
+    assert run(main) == (((("commonName", "eio client"),),), ((("commonName", "localhost"),),))
+
+
+def test_tls_1_2(run: Runner, certs: Certs) -> None:
+    """TLS 1.2's handshake ends with the server's last flight: it must be sent before the server returns."""
+
+    async def main() -> tuple[str | None, str | None, bytes]:
+        cctx = client_context(certs)
+        cctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        client, server = await tls_pair(certs, client_ctx=cctx)
+        await eio.flow.copy_string("over 1.2", client)
+        await eio.flow.shutdown(client, "send")
+        return client.version(), server.version(), await eio.flow.read_all(server)
+
+    assert run(main) == ("TLSv1.2", "TLSv1.2", b"over 1.2")
 
 
 def test_sni_callback_picks_the_certificate(run: Runner, certs: Certs) -> None:
