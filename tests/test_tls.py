@@ -566,6 +566,39 @@ def test_cancelled_write_is_all_or_nothing(run: Runner, certs: Certs) -> None:
     assert got == b"A" * 5000 + b"C"
 
 
+def test_a_read_sends_what_a_cancelled_write_left(run: Runner, certs: Certs) -> None:
+    """The peer answers only once it has the whole request: the reader sends the records a cancelled write left."""
+
+    async def main() -> bytes:
+        client, server = await tls_pair(certs)
+        cast(MemFlow, client.transport).chunk = 100
+
+        async def serve() -> None:
+            request = bytearray(5000)
+            await eio.flow.read_exact(server, request)
+            await eio.flow.copy_string(b"got %d" % request.count(b"A"), server)
+            await eio.flow.shutdown(server, "send")
+
+        async def ask() -> bytes:
+            with eio.cancel.sub() as cc:
+                try:
+                    async with eio.Switch.run() as sw:
+
+                        async def request() -> None:
+                            assert await client.single_write([b"A" * 5000]) == 5000
+
+                        fiber.fork(sw, request)
+                        cc.cancel(TimeoutError("stop"))
+                except eio.Cancelled:
+                    pass
+            return await eio.flow.read_all(client)
+
+        _, answer = await fiber.pair(serve, ask)
+        return answer
+
+    assert run(main) == b"got 5000"
+
+
 # -- over real loopback TCP, on io_uring ----------------------------------------------------------
 
 uring_only = pytest.mark.skipif("uring" not in [name for name, _ in __import__("conftest").BACKENDS], reason="no io_uring")

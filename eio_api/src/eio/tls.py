@@ -38,8 +38,8 @@ Cancellation is atomic:
   complete: if the fiber is cancelled while those records are being sent,
   the write still returns normally (the fiber sees `eio.Cancelled` at its
   next wait), and the records not yet sent stay in the TLS flow, which sends
-  them before anything else (the next write, `shutdown`, or a reader that
-  must answer the peer).
+  them before anything else (the next write or `shutdown`, or a read that
+  has to wait for the peer).
 """
 
 from __future__ import annotations
@@ -184,10 +184,12 @@ class TlsFlow:
                 except ssl.SSLError as ex:
                     self._note(ex)
                     raise
-                # Reading may have made records to send (a key update's answer).
-                # A fiber holding the send lock is inside `_send`, whose loop
-                # picks them up: only send them here if nobody is sending.
-                if self._outgoing.pending:
+                # Records may be waiting to go: made by reading (a key update's
+                # answer), or left by a cancelled write. The peer may need them
+                # before it sends more. A fiber holding the send lock is inside
+                # `_send`, whose loop picks them up: send them here only if
+                # nobody is sending.
+                if self._out_pos < len(self._out) or self._outgoing.pending:
                     lock = self._send_lock
                     if lock.try_lock():
                         try:
@@ -203,15 +205,15 @@ class TlsFlow:
 
         See the module's documentation for what a cancelled write guarantees.
         """
+        data = _gather(bufs)
+        size = len(data)
+        if not size:
+            raise ValueError("single_write: no bytes to write")
         lock = self._send_lock
         await lock.lock()
         try:
             if self._out_pos < len(self._out) or self._outgoing.pending:
                 await self._send()  # earlier records first; cancellable, this write has done nothing yet
-            data = _gather(bufs)
-            size = len(data)
-            if not size:
-                raise ValueError("single_write: no bytes to write")
             try:
                 wrote = self._ssl.write(data)
             except ssl.SSLError as ex:
