@@ -10,7 +10,9 @@ same certificate (made at start-up with ``cryptography``) and the same
 - round trip: the client writes a 64-byte message and reads the 64-byte
   echo, N times (time per round trip);
 - bulk: one fiber/task writes M MiB in 64 KiB writes while another reads
-  the echo back (time per MiB).
+  the echo back (time per MiB);
+- the round trip again without TLS, for scale: how much of the round
+  trip's time is the transport itself.
 
 eio: ``eio.tls.server``/``eio.tls.client`` over eio's sockets; asyncio:
 ``asyncio.start_server(..., ssl=)``/``asyncio.open_connection(..., ssl=)``
@@ -92,26 +94,27 @@ def make_contexts(workdir: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 
 Contexts = tuple[ssl.SSLContext, ssl.SSLContext]
-BenchFn = Callable[[Runner, Contexts, int], Sample]
+BenchFn = Callable[[Runner, Contexts | None, int], Sample]
 
 # -- eio -------------------------------------------------------------------------------------------
 
 
-async def _eio_echo(tls: eio.tls.TlsFlow) -> None:
+async def _eio_echo(flow: eio.flow.TwoWay) -> None:
     buf = memoryview(bytearray(CHUNK))
     while True:
         try:
-            got = await tls.single_read(buf)
+            got = await flow.single_read(buf)
         except eio.EndOfFile:
-            await eio.flow.shutdown(tls, "send")
+            await eio.flow.shutdown(flow, "send")
             return
-        await eio.flow.write(tls, (buf[:got],))
+        await eio.flow.write(flow, (buf[:got],))
 
 
-def _eio_session(run: Runner, ctxs: Contexts, exchange: Callable[[eio.tls.TlsFlow], Awaitable[Sample]]) -> Sample:
+def _eio_session(
+    run: Runner, ctxs: Contexts | None, exchange: Callable[[eio.flow.TwoWay], Awaitable[Sample]]
+) -> Sample:
+    """A server and a client over loopback, with TLS (``ctxs``) or without (None)."""
     from eio_backend_uring._net import UringNetwork
-
-    sctx, cctx = ctxs
 
     async def main() -> Sample:
         net = UringNetwork()
@@ -119,14 +122,18 @@ def _eio_session(run: Runner, ctxs: Contexts, exchange: Callable[[eio.tls.TlsFlo
             sock = await eio.net.listen(sw, net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0), backlog=5)
 
             async def server() -> None:
+                flow: eio.flow.TwoWay
                 flow, _ = await eio.net.accept(sw, sock)
-                await _eio_echo(await eio.tls.server(flow, sctx))
+                if ctxs is not None:
+                    flow = await eio.tls.server(flow, ctxs[0])
+                await _eio_echo(flow)
 
             async def client() -> Sample:
-                flow = await eio.net.connect(sw, net, eio.net.listening_addr(sock))
-                tls = await eio.tls.client(flow, cctx, server_hostname="localhost")
-                sample = await exchange(tls)
-                await eio.flow.shutdown(tls, "send")
+                flow: eio.flow.TwoWay = await eio.net.connect(sw, net, eio.net.listening_addr(sock))
+                if ctxs is not None:
+                    flow = await eio.tls.client(flow, ctxs[1], server_hostname="localhost")
+                sample = await exchange(flow)
+                await eio.flow.shutdown(flow, "send")
                 return sample
 
             _, sample = await eio.fiber.pair(server, client)
@@ -135,8 +142,8 @@ def _eio_session(run: Runner, ctxs: Contexts, exchange: Callable[[eio.tls.TlsFlo
     return run(main)
 
 
-def eio_round_trips(run: Runner, ctxs: Contexts, n: int) -> Sample:
-    async def exchange(tls: eio.tls.TlsFlow) -> Sample:
+def eio_round_trips(run: Runner, ctxs: Contexts | None, n: int) -> Sample:
+    async def exchange(tls: eio.flow.TwoWay) -> Sample:
         msg = bytes(range(MESSAGE))
         buf = bytearray(MESSAGE)
         count = 0
@@ -150,8 +157,8 @@ def eio_round_trips(run: Runner, ctxs: Contexts, n: int) -> Sample:
     return _eio_session(run, ctxs, exchange)
 
 
-def eio_bulk(run: Runner, ctxs: Contexts, mib: int) -> Sample:
-    async def exchange(tls: eio.tls.TlsFlow) -> Sample:
+def eio_bulk(run: Runner, ctxs: Contexts | None, mib: int) -> Sample:
+    async def exchange(tls: eio.flow.TwoWay) -> Sample:
         chunk = bytes(CHUNK)
         total = mib * MIB
         received = 0
@@ -185,15 +192,19 @@ async def _asyncio_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 
 def _asyncio_session(
-    run: Runner, ctxs: Contexts, exchange: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[Sample]]
+    run: Runner,
+    ctxs: Contexts | None,
+    exchange: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[Sample]],
 ) -> Sample:
-    sctx, cctx = ctxs
+    """A server and a client over loopback, with TLS (``ctxs``) or without (None)."""
+    sctx, cctx = ctxs if ctxs is not None else (None, None)
 
     async def main() -> Sample:
         server = await asyncio.start_server(_asyncio_echo, HOST, 0, ssl=sctx)
         port = server.sockets[0].getsockname()[1]
         try:
-            reader, writer = await asyncio.open_connection(HOST, port, ssl=cctx, server_hostname="localhost")
+            hostname = "localhost" if cctx is not None else None
+            reader, writer = await asyncio.open_connection(HOST, port, ssl=cctx, server_hostname=hostname)
             sample = await exchange(reader, writer)
             writer.close()
             await writer.wait_closed()
@@ -205,7 +216,7 @@ def _asyncio_session(
     return run(main)
 
 
-def asyncio_round_trips(run: Runner, ctxs: Contexts, n: int) -> Sample:
+def asyncio_round_trips(run: Runner, ctxs: Contexts | None, n: int) -> Sample:
     async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Sample:
         msg = bytes(range(MESSAGE))
         count = 0
@@ -219,7 +230,7 @@ def asyncio_round_trips(run: Runner, ctxs: Contexts, n: int) -> Sample:
     return _asyncio_session(run, ctxs, exchange)
 
 
-def asyncio_bulk(run: Runner, ctxs: Contexts, mib: int) -> Sample:
+def asyncio_bulk(run: Runner, ctxs: Contexts | None, mib: int) -> Sample:
     async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Sample:
         chunk = bytes(CHUNK)
         total = mib * MIB
@@ -244,9 +255,10 @@ def asyncio_bulk(run: Runner, ctxs: Contexts, mib: int) -> Sample:
 
 # -- running ---------------------------------------------------------------------------------------
 
-BENCHMARKS: dict[str, tuple[str, dict[str, BenchFn]]] = {
-    "round_trip": ("64 B round trip", {"eio": eio_round_trips, "asyncio": asyncio_round_trips}),
-    "bulk": ("bulk echo (per MiB)", {"eio": eio_bulk, "asyncio": asyncio_bulk}),
+BENCHMARKS: dict[str, tuple[str, bool, dict[str, BenchFn]]] = {
+    "round_trip": ("64 B round trip", True, {"eio": eio_round_trips, "asyncio": asyncio_round_trips}),
+    "bulk": ("bulk echo (per MiB)", True, {"eio": eio_bulk, "asyncio": asyncio_bulk}),
+    "plain_round_trip": ("64 B round trip, no TLS", False, {"eio": eio_round_trips, "asyncio": asyncio_round_trips}),
 }
 
 EIO_NAMES = ("eio(uring)",)
@@ -266,12 +278,12 @@ def run_all(n: int, mib: int, repeat: int, gc_enabled: bool, log: Callable[[str]
             impls.append(impl)
     with tempfile.TemporaryDirectory() as tmp:
         ctxs = make_contexts(Path(tmp))
-    for key, (title, fns) in BENCHMARKS.items():
-        size = n if key == "round_trip" else mib
+    for key, (title, tls, fns) in BENCHMARKS.items():
+        size = mib if key == "bulk" else n
         best: dict[str, Sample] = {}
         for _ in range(repeat):
             for impl in impls:
-                sample = measure_once(gc_enabled, _bind(fns[impl.family], impl, ctxs, size))
+                sample = measure_once(gc_enabled, _bind(fns[impl.family], impl, ctxs if tls else None, size))
                 if sample.count != size:
                     raise AssertionError(f"{title} on {impl.name}: {sample.count} of {size} exchanges came back right")
                 if impl.name not in best or sample.elapsed_ns < best[impl.name].elapsed_ns:
@@ -282,7 +294,7 @@ def run_all(n: int, mib: int, repeat: int, gc_enabled: bool, log: Callable[[str]
     return results
 
 
-def _bind(fn: BenchFn, impl: Impl, ctxs: Contexts, size: int) -> Callable[[], Sample]:
+def _bind(fn: BenchFn, impl: Impl, ctxs: Contexts | None, size: int) -> Callable[[], Sample]:
     run = impl.run
     assert run is not None
     return lambda: fn(run, ctxs, size)
