@@ -223,6 +223,23 @@ def test_lines_round_trip_with_bufread(run: Runner, certs: Certs) -> None:
     assert run(main) == [b"HELLO", b"TLS WORLD", b"BYE"]
 
 
+def test_flow_copy_in_and_out(run: Runner, certs: Certs) -> None:
+    data = _payload(300000)
+
+    async def main() -> bytes:
+        client, server = await tls_pair(certs)
+        out = bytearray()
+
+        async def send() -> None:
+            await eio.flow.copy(eio.flow.string_source(data), client)
+            await eio.flow.shutdown(client, "send")
+
+        await fiber.both(send, lambda: eio.flow.copy(server, eio.flow.buffer_sink(out)))
+        return bytes(out)
+
+    assert run(main) == data
+
+
 def test_connection_details(run: Runner, certs: Certs) -> None:
     async def main() -> None:
         client, server = await tls_pair(
