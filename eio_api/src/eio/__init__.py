@@ -8,6 +8,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time, trace
 from . import buf_write, fs, net, process
 from . import file
+from . import tls
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
@@ -16,6 +17,7 @@ from ._core._lazy import Lazy
 from ._core._loop import Deadlock, NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
 from ._core._pool import Pool
+from ._core._rwlock import RwLock
 from ._core._promise import AlreadyResolved, Promise, Resolver
 from ._core._semaphore import Semaphore
 from ._core._stream import Stream, StreamClosed
@@ -48,6 +50,7 @@ __all__ = [
     "Pool",
     "Promise",
     "ReleaseHook",
+    "RwLock",
     "Resolver",
     "Semaphore",
     "Stdenv",
@@ -69,6 +72,7 @@ __all__ = [
     "process",
     "run_in_executor",
     "time",
+    "tls",
     "trace",
     "traceln",
 ]

@@ -10,13 +10,20 @@ A waiting reader is queued as its fiber; a waiting writer as ``(fiber, item)``.
 Whoever removes an entry from its queue (under the lock) owns the wake-up: a
 taker or adder that pops it, or the waiter's cancel function that removes it.
 So a cancelled writer's item is never added, and nothing is delivered twice.
+
+`Stream.select` queues one `_SelectEntry` per stream, all sharing one
+`_Selector`. Popping such an entry is not enough to own the wake-up: the
+popper must also *claim* the selector, which succeeds once only (across all
+the streams and the selector's cancel function). An adder whose claim fails
+drops the stale entry and serves the next reader, or keeps the item.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar, cast
 
 from ._cancel import ON, CancelFn, Cancelled
 from ._fiber import Fiber
@@ -24,6 +31,7 @@ from ._loop import current_fiber
 from ._traps import wait
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _get_ident = threading.get_ident
 
@@ -63,7 +71,7 @@ class Stream(Generic[T]):
         self._items: deque[T] = deque()
         # Readers wait only while there are no items; writers only while the
         # stream is full (always, at capacity 0).
-        self._readers: deque[Fiber] = deque()
+        self._readers: deque[Fiber | _SelectEntry] = deque()
         self._writers: deque[tuple[Fiber, T]] = deque()
         self._closed = False
 
@@ -96,14 +104,20 @@ class Stream(Generic[T]):
             if self._closed:
                 raise StreamClosed()
             readers = self._readers
-            if readers:
-                reader = readers.popleft()
-            else:
+            reader: Fiber | _SelectEntry | None = None
+            while readers:
+                first = readers.popleft()
+                # A select waiting on several streams is served by one of them
+                # only: one that another stream (or cancellation) claimed first
+                # is dropped, and the item goes to the next reader instead.
+                if isinstance(first, Fiber) or first.waiter.claim():
+                    reader = first
+                    break
+            if reader is None:
                 items = self._items
                 if len(items) < self._capacity:
                     items.append(item)
                     return
-                reader = None
                 fiber = current_fiber()
                 cc = fiber.cc
                 if cc.state != ON:
@@ -117,6 +131,9 @@ class Stream(Generic[T]):
         finally:
             lock.release()
         if reader is not None:
+            if isinstance(reader, _SelectEntry):
+                reader.waiter.fiber.wake_threadsafe((reader.index, item))
+                return
             # Fiber.wake_threadsafe, inlined for the common same-loop case.
             loop = reader.loop
             if loop.thread_id == _get_ident():
@@ -175,6 +192,73 @@ class Stream(Generic[T]):
             writer.wake_threadsafe(None)
         return cast(T, value)
 
+    @staticmethod
+    async def select(cases: Iterable[tuple[Stream[Any], Callable[[Any], R]]]) -> R:
+        """Take one item from whichever of the streams has one first, and return ``fn(item)`` for its ``fn``.
+
+        ``cases`` is a list of ``(stream, fn)`` pairs. If a stream has an item
+        now (or, at capacity 0, a waiting writer), the first such stream in
+        list order gives it, without suspending. Otherwise the fiber waits on
+        all of them, and the first item added to any of them is the one taken:
+        the other streams lose nothing. Raises `Stream.Closed` if a stream it
+        would take from is closed and empty. If the fiber is cancelled while
+        waiting, no item was taken. (``Any``: each pair has its own item type,
+        which the type system can't tie to its function across a list.)
+        """
+        pairs = _check_cases(cases)
+        selector: _Selector | None = None
+        registered: list[tuple[Stream[Any], _SelectEntry]] = []
+        writer: Fiber | None = None
+        for index, (stream, fn) in enumerate(pairs):
+            lock = stream._lock
+            lock.acquire()
+            try:
+                items = stream._items
+                writers = stream._writers
+                if not items and not writers and not stream._closed:
+                    if selector is None:
+                        selector = _Selector(current_fiber())
+                    entry = _SelectEntry(selector, index)
+                    stream._readers.append(entry)
+                    registered.append((stream, entry))
+                    continue
+                if selector is not None and not selector.claim():
+                    break  # an adder on another stream claimed us: its item is on its way
+                closed = False
+                if items:
+                    value = items.popleft()
+                    if writers:
+                        writer, moved = writers.popleft()
+                        items.append(moved)
+                elif writers:
+                    writer, value = writers.popleft()
+                else:
+                    value = None
+                    closed = True
+            finally:
+                lock.release()
+            _unregister(registered)
+            if writer is not None:
+                writer.wake_threadsafe(None)
+            if closed:
+                raise StreamClosed()
+            return fn(value)
+        assert selector is not None
+        fiber = selector.fiber
+        try:
+            cc = fiber.cc
+            if cc.state != ON:
+                if selector.claim():
+                    error = cc.get_error()
+                    assert error is not None
+                    raise error
+            else:
+                fiber.cancel_fn = selector.cancel_fn
+            index, value = cast(tuple[int, Any], await wait())
+        finally:
+            _unregister(registered)
+        return pairs[index][1](value)
+
     def take_nonblocking(self) -> T | None:
         """The first item if one is available now (or a writer is waiting at capacity 0), else None.
 
@@ -217,8 +301,11 @@ class Stream(Generic[T]):
             self._writers.clear()
         for fiber in writers:
             fiber.wake_error_threadsafe(StreamClosed())
-        for fiber in readers:
-            fiber.wake_error_threadsafe(StreamClosed())
+        for reader in readers:
+            if isinstance(reader, Fiber):
+                reader.wake_error_threadsafe(StreamClosed())
+            elif reader.waiter.claim():
+                reader.waiter.fiber.wake_error_threadsafe(StreamClosed())
 
     # Cancel functions run on the waiter's own loop thread. Removing the entry
     # under the lock decides the race with a waker on another thread: if it
@@ -254,3 +341,55 @@ class Stream(Generic[T]):
 
         return cancel
 
+
+
+class _Selector:
+    """One fiber waiting in `Stream.select`: it may be claimed (by a stream or by cancellation) once only."""
+
+    __slots__ = ("fiber", "_claimed")
+
+    def __init__(self, fiber: Fiber) -> None:
+        self.fiber = fiber
+        # A lock as an atomic test-and-set flag: a non-blocking acquire
+        # succeeds for the first caller only, whatever thread it is on.
+        self._claimed = threading.Lock()
+
+    def claim(self) -> bool:
+        """Whether the caller is the first to claim the waiter (and so owns its wake-up)."""
+        return self._claimed.acquire(False)
+
+    def cancel_fn(self, error: Cancelled) -> None:
+        """The waiting fiber's cancel function: nothing happens if a stream has claimed it already."""
+        if self.claim():
+            self.fiber.wake_error(error)
+
+
+class _SelectEntry:
+    """A `_Selector` queued as a reader of one stream: ``index`` is that stream's place in the select's list."""
+
+    __slots__ = ("waiter", "index")
+
+    def __init__(self, waiter: _Selector, index: int) -> None:
+        self.waiter = waiter
+        self.index = index
+
+
+def _check_cases(cases: Iterable[tuple[Stream[Any], Callable[[Any], R]]]) -> list[tuple[Stream[Any], Callable[[Any], R]]]:
+    pairs = list(cases)
+    if not pairs:
+        raise ValueError("Stream.select: cases is empty (it needs at least one (stream, fn) pair)")
+    for i, pair in enumerate(pairs):
+        ok = isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Stream) and callable(pair[1])  # pyright: ignore[reportUnnecessaryIsInstance] - callers may be untyped
+        if not ok:
+            raise TypeError(f"Stream.select: cases[{i}] must be a (stream, fn) pair, not {pair!r}")
+    return pairs
+
+
+def _unregister(registered: list[tuple[Stream[Any], _SelectEntry]]) -> None:
+    """Remove a select's entries from the streams still holding them (the ones that served it popped theirs)."""
+    for stream, entry in registered:
+        with stream._lock:  # pyright: ignore[reportPrivateUsage] - the stream module's own helper
+            try:
+                stream._readers.remove(entry)  # pyright: ignore[reportPrivateUsage] - the stream module's own helper
+            except ValueError:
+                pass
