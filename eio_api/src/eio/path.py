@@ -253,7 +253,7 @@ def _check_create(create: object, who: str) -> Create:
     for mode in CREATE_MODES:
         if name == mode:
             return mode
-    raise ValueError(f"{who}: create must be one of {', '.join(map(repr, CREATE_MODES))}, got {create!r}")
+    raise ValueError(f"{who}: create must be one of {', '.join(map(repr, CREATE_MODES))}, not {create!r}")
 
 
 def _bytes_of(data: object, who: str) -> bytes | memoryview:
