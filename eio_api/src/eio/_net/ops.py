@@ -322,11 +322,20 @@ async def run_server(
         raise TypeError(f"{who}: handler must be an async function, got {type(handler).__name__}")
     _check_on_error(on_error, who)
     if max_connections is not None:
-        max_connections = _check_int(max_connections, who, "max_connections", 1, 1 << 62)
+        if not isinstance(max_connections, int) or isinstance(max_connections, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise TypeError(f"{who}: max_connections must be an int or None, got {max_connections!r}")
+        max_connections = int.__index__(max_connections)
+        if max_connections <= 0:
+            raise ValueError(f"run_server: max_connections must be positive (got {max_connections})")
     if additional_domains is not None:
         if not isinstance(additional_domains, tuple) or len(additional_domains) != 2:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             raise TypeError(f"{who}: additional_domains must be a pair (domain_mgr, n), got {additional_domains!r}")
-        _check_int(additional_domains[1], who, "the number of additional domains", 0, 1 << 16)
+        n_more = additional_domains[1]
+        if not isinstance(n_more, int) or isinstance(n_more, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise TypeError(f"{who}: the number of additional domains must be an int, got {n_more!r}")
+        if n_more < 0:
+            raise ValueError(f"run_server: the number of additional domains must not be negative (got {n_more})")
+        additional_domains = (additional_domains[0], int.__index__(n_more))
     if stop is not None and not isinstance(stop, Promise):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
         raise TypeError(f"{who}: stop must be an eio.Promise or None, got {type(stop).__name__}")
     connections = Semaphore(max_connections if max_connections is not None else 1 << 62)
