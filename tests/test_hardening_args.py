@@ -225,6 +225,26 @@ def test_write_and_read_name_bad_buffers(run: Runner) -> None:
     run(main)
 
 
+class RecordingShutdown:
+    def __init__(self) -> None:
+        self.calls: list[object] = []
+
+    async def shutdown(self, how: eio.flow.ShutdownCommand, /) -> None:
+        self.calls.append(how)
+
+
+def test_shutdown_takes_only_a_real_command(run: Runner) -> None:
+    flow = RecordingShutdown()
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match=r"^shutdown: 'both' is not one of 'receive', 'send', 'all'$"):
+            await eio.flow.shutdown(flow, Sneaky("both"))  # pyright: ignore[reportArgumentType] - the error tested
+        await eio.flow.shutdown(flow, Sneaky("send"))  # pyright: ignore[reportArgumentType] - a str subclass
+
+    run(main)
+    assert flow.calls == ["send"] and type(flow.calls[0]) is str
+
+
 # -- eio.net (every backend: the mock network traces every call) ----------------------
 
 
@@ -274,6 +294,10 @@ def test_sockets_check_their_arguments_first(run: Runner, trace: Trace) -> None:
                 await eio.net.datagram_socket(sw, net, "udpv5")  # pyright: ignore[reportArgumentType] - the error tested
             with pytest.raises(TypeError, match=r"^eio.net.datagram_socket: addr must be .*, got Tcp$"):
                 await eio.net.datagram_socket(sw, net, tcp)  # pyright: ignore[reportArgumentType] - the error tested
+            with pytest.raises(TypeError, match=r"^eio.net.connect: sw must be an eio.Switch, got MockNetwork$"):
+                await eio.net.connect(net, net, tcp)  # pyright: ignore[reportArgumentType] - the error tested
+            with pytest.raises(TypeError, match=r"^eio.net.listen: sw must be an eio.Switch, got NoneType$"):
+                await eio.net.listen(None, net, tcp)  # pyright: ignore[reportArgumentType] - the error tested
 
     run(main)
     assert trace.lines() == []

@@ -301,3 +301,36 @@ def test_a_path_is_not_a_directory_capability() -> None:
             eio.Path(cwd, "x")  # pyright: ignore[reportArgumentType] - the error tested
 
     _run(main)
+
+
+class TwoFacedPath(eio.Path):
+    """A Path subclass whose ``path`` says something else than what it was made with."""
+
+    __slots__ = ()
+
+    @property
+    def path(self) -> str:
+        return Sneaky("../outside/moved")
+
+
+@pytest.mark.usefixtures("outside")
+def test_rename_to_a_path_subclass_uses_its_checked_text() -> None:
+    async def main(cwd: eio.Path) -> None:
+        with pytest.raises(eio.fs.PermissionDenied):
+            await (cwd / "inside").rename(TwoFacedPath(cwd.dir, "renamed"))
+        assert await (cwd / "inside").load() == b"inside data"
+
+    _run(main)
+
+
+@pytest.mark.usefixtures("outside")
+def test_opening_wants_a_switch() -> None:
+    async def main(cwd: eio.Path) -> None:
+        with pytest.raises(TypeError, match=r"^eio.Path.open_in: sw must be an eio.Switch or None, got str$"):
+            (cwd / "inside").open_in("sw")  # pyright: ignore[reportArgumentType] - the error tested
+        with pytest.raises(TypeError, match=r"^eio.Path.open_out: sw must be an eio.Switch or None, got int$"):
+            (cwd / "new").open_out(1)  # pyright: ignore[reportArgumentType] - the error tested
+        with pytest.raises(TypeError, match=r"^eio.Path.open_subtree: sw must be an eio.Switch or None, got list$"):
+            cwd.open_subtree([])  # pyright: ignore[reportArgumentType] - the error tested
+
+    _run(main)

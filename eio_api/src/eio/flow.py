@@ -45,7 +45,7 @@ from ._flow._ops import (
 from ._flow._sources import BufferSink, Null, StringSource
 from ._flow._types import Closable, CopyFrom, ReadSourceBuffer, Shutdown, ShutdownCommand, Sink, Source, TwoWay
 
-_SHUTDOWN_COMMANDS = ("receive", "send", "all")
+_SHUTDOWN_COMMANDS: tuple[ShutdownCommand, ...] = ("receive", "send", "all")
 
 __all__ = [
     "Closable",
@@ -151,9 +151,13 @@ async def shutdown(flow: Shutdown, how: ShutdownCommand) -> None:
 
     Useful in protocols where the peer waits for the end of a request before replying.
     """
-    if how not in _SHUTDOWN_COMMANDS:
-        raise ValueError(f"shutdown: {how!r} is not one of 'receive', 'send', 'all'")
-    await flow.shutdown(how)
+    # A plain str: a subclass's __eq__ or __hash__ must not pass the check and mean something else.
+    name = str.__str__(how) if isinstance(how, str) else None  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+    for command in _SHUTDOWN_COMMANDS:
+        if name == command:
+            await flow.shutdown(command)
+            return
+    raise ValueError(f"shutdown: {how!r} is not one of 'receive', 'send', 'all'")
 
 
 async def close(flow: Closable) -> None:

@@ -267,6 +267,12 @@ def _bytes_of(data: object, who: str) -> bytes | memoryview:
         raise TypeError(f"{who}: data must be a str or a bytes-like object, got {type(data).__name__}") from None
 
 
+def _check_sw(sw: object, who: str) -> Switch | None:
+    if sw is not None and not isinstance(sw, Switch):
+        raise TypeError(f"{who}: sw must be an eio.Switch or None, got {type(sw).__name__}")
+    return sw
+
+
 def _check_dir(dir: object) -> None:  # noqa: A002 - Eio's name
     if isinstance(dir, Path) or not hasattr(dir, "open_in"):
         raise TypeError(
@@ -356,7 +362,7 @@ class Path:
 
     def open_in(self, sw: Switch | None = None) -> Opening[Ro]:
         """Open for reading: ``await path.open_in(sw)`` or ``async with path.open_in() as f``."""
-        return Opening(self._open_in, _close_file, sw, "open_in")
+        return Opening(self._open_in, _close_file, _check_sw(sw, "eio.Path.open_in"), "open_in")
 
     async def load(self) -> bytes:
         """The whole contents of the file."""
@@ -408,6 +414,7 @@ class Path:
         The arguments are checked at once (`ValueError` or `TypeError`).
         """
         who = "eio.Path.open_out"
+        sw = _check_sw(sw, who)
         create = _check_create(create, who)
         append = _check_bool(append, who, "append")
         perm = _check_perm(perm, who)
@@ -486,11 +493,11 @@ class Path:
 
     def open_subtree(self, sw: Switch | None = None) -> Opening[Path]:
         """A new capability confined to this directory: ``await p.open_subtree(sw)`` or ``async with``."""
-        return Opening(self._open_subtree, _close_subtree, sw, "open_subtree")
+        return Opening(self._open_subtree, _close_subtree, _check_sw(sw, "eio.Path.open_subtree"), "open_subtree")
 
     def open_dir(self, sw: Switch | None = None) -> Opening[Path]:
         """Another name for `open_subtree` (Eio's deprecated alias)."""
-        return Opening(self._open_subtree, _close_subtree, sw, "open_dir")
+        return Opening(self._open_subtree, _close_subtree, _check_sw(sw, "eio.Path.open_dir"), "open_dir")
 
     async def read_dir(self) -> list[str]:
         """The names in this directory, sorted, without ``.`` and ``..``."""
@@ -599,6 +606,9 @@ class Path:
             raise TypeError(
                 f"eio.Path.rename: dst must be an eio.Path (such as env.cwd / 'new'), got {type(dst).__name__}"
             )
+        if type(dst) is not Path:
+            # A subclass may override ``dir`` and ``path``: take them once, through the checks.
+            dst = Path(dst.dir, dst.path)
         try:
             await self._dir.rename(self._path, dst.dir, dst.path)
         except Io as ex:

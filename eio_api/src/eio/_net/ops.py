@@ -77,6 +77,11 @@ def _check_stream_addr(addr: object, who: str) -> StreamAddr:
     return addr
 
 
+def _check_sw(sw: object, who: str) -> None:
+    if not isinstance(sw, Switch):
+        raise TypeError(f"{who}: sw must be an eio.Switch, got {type(sw).__name__}")
+
+
 def _check_flag(value: object, who: str, arg: str) -> bool:
     if type(value) is not bool:
         raise TypeError(f"{who}: {arg} must be True or False, got {value!r}")
@@ -139,6 +144,7 @@ async def listen(
     port another socket holds raises `eio.net.AddressInUse`.
     """
     who = "eio.net.listen"
+    _check_sw(sw, who)
     addr = _check_stream_addr(addr, who)
     backlog = _check_int(backlog, who, "backlog", 0, _MAX_BACKLOG)
     reuse_addr = _check_flag(reuse_addr, who, "reuse_addr")
@@ -151,6 +157,7 @@ async def accept(sw: Switch, sock: ListeningSocket) -> tuple[StreamSocket, Strea
 
     To handle many connections, see `accept_fork` and `run_server`.
     """
+    _check_sw(sw, "eio.net.accept")
     return await sock.accept(sw)
 
 
@@ -259,6 +266,7 @@ async def accept_fork(
     that error fails ``sw``.
     """
     who = "eio.net.accept_fork"
+    _check_sw(sw, who)
     _check_on_error(on_error, who)
     await _accept_fork(sw, sock, handler, on_error, who)
 
@@ -399,6 +407,7 @@ async def connect(sw: Switch, net: Network, addr: StreamAddr) -> StreamSocket:
 
     An IO error gets the note ``connecting to <addr>``.
     """
+    _check_sw(sw, "eio.net.connect")
     addr = _check_stream_addr(addr, "eio.net.connect")
     try:
         return await net.connect(sw, addr)
@@ -498,6 +507,7 @@ async def datagram_socket(
     A port another socket holds raises `eio.net.AddressInUse`.
     """
     who = "eio.net.datagram_socket"
+    _check_sw(sw, who)
     if isinstance(addr, str):
         text = str.__str__(addr)
         if text not in ("udpv4", "udpv6"):
