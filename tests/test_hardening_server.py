@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import resource
 import socket
 import struct
 from collections.abc import Iterator
@@ -370,3 +371,87 @@ def test_eaddrinuse_maps_to_address_in_use() -> None:
     exported: list[str] = getattr(eio.net, "__all__")
     assert type(err).__module__ == "eio.net" and "AddressInUse" in exported
     assert err.errno == errno.EADDRINUSE and str(err) == "[Errno 98] Address already in use"
+
+
+class PromiseOnLog(logging.Handler):
+    """Resolves a promise with the first record's error (the loop's own thread emits it)."""
+
+    def __init__(self, resolver: eio.Resolver[BaseException | None]) -> None:
+        super().__init__(logging.ERROR)
+        self.resolver = resolver
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.resolver.try_resolve(record.exc_info[1] if record.exc_info else None)
+
+
+@uring_only
+@pytest.mark.usefixtures("no_fd_leak")
+def test_a_real_emfile_is_logged_and_the_client_is_served_once_descriptors_are_free(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from eio_backend_uring._net import UringNetwork
+    from eio_backend_uring._run import run_plain
+
+    async def main() -> bytes:
+        net = UringNetwork()
+        logged, log_resolver = eio.Promise[BaseException | None].create()
+        catcher = PromiseOnLog(log_resolver)
+        logging.getLogger("eio").addHandler(catcher)
+        filler: list[int] = []
+        try:
+            async with eio.Switch.run() as sw:
+                sock = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
+                addr = eio.net.listening_addr(sock)
+                assert isinstance(addr, Tcp)
+                stop, stopper = eio.Promise[None].create()
+
+                async def handler(flow: StreamSocket, peer: StreamAddr) -> None:
+                    await eio.flow.copy_string(b"served", flow)
+                    stopper.resolve(None)
+
+                async def server() -> None:
+                    await eio.net.run_server(sock, handler, stop=stop)
+
+                async def client() -> bytes:
+                    # Use up every descriptor but one, which the client's socket takes:
+                    # the server's accept then has none.
+                    try:
+                        while True:
+                            filler.append(os.dup(0))
+                    except OSError as ex:
+                        assert ex.errno == errno.EMFILE
+                    os.close(filler.pop())
+
+                    def connect() -> socket.socket:
+                        return socket.create_connection(("127.0.0.1", addr.port))
+
+                    conn = await eio.lowlevel.run_in_systhread(connect)
+                    try:
+                        error = await logged
+                        # The accept failed for want of a descriptor; free them and the server goes on.
+                        assert isinstance(error, eio.Io) and error.errno == errno.EMFILE
+                        for fd in filler:
+                            os.close(fd)
+                        filler.clear()
+                        return await eio.lowlevel.run_in_systhread(lambda: conn.recv(100))
+                    finally:
+                        conn.close()
+
+                _, reply = await eio.fiber.pair(server, client)
+                return reply
+        finally:
+            logging.getLogger("eio").removeHandler(catcher)
+            for fd in filler:
+                os.close(fd)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # A small limit, so that using up the descriptors is quick.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, len(_fds()) + 64), hard))
+    try:
+        with caplog.at_level(logging.ERROR, logger="eio"):
+            assert run_plain(main) == b"served"
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    [(message, error)] = errors_logged(caplog)
+    assert message == "eio.net.run_server: accepting a connection failed: Io: [Errno 24] Too many open files"
+    assert notes(error) == ["accepting a connection"]
