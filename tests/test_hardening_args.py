@@ -361,6 +361,9 @@ def test_addresses_check_their_parts() -> None:
     with pytest.raises(TypeError, match=r"^Unix: the path must be a str \(bytes paths are not supported\), not bytes$"):
         Unix(BytesPath())  # pyright: ignore[reportArgumentType] - the error tested
     assert type(Unix(Sneaky("/tmp/s")).path) is str
+    with pytest.raises(TypeError, match=r"^eio.net.parse_sockaddr: text must be a str, got bytes$"):
+        eio.net.parse_sockaddr(b"tcp:127.0.0.1:80")  # pyright: ignore[reportArgumentType] - the error tested
+    assert eio.net.parse_sockaddr(Sneaky("tcp:127.0.0.1:80")) == Tcp(LOOPBACK_V4, 80)
 
 
 @uring_only

@@ -521,6 +521,7 @@ class Path:
 
     async def kind(self, *, follow: bool = True) -> FileKind | Literal["not_found"]:
         """The kind of this file, or ``"not_found"`` if it doesn't exist."""
+        follow = _check_bool(follow, "eio.Path.kind", "follow")
         try:
             return (await self.stat(follow=follow)).kind
         except NotFound:

@@ -244,8 +244,12 @@ def datagram_of_socket(sockaddr: object) -> DatagramAddr:
 def parse_sockaddr(text: str) -> Sockaddr:
     """Read back what ``str()`` of an address gives: ``tcp:1.2.3.4:80``, ``udp:[::1]:53``, ``unix:/path``.
 
-    Raises `ValueError` naming the text if it is not one of these forms.
+    Raises `ValueError` naming the text if it is not one of these forms,
+    `TypeError` if it is not a str.
     """
+    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        raise TypeError(f"eio.net.parse_sockaddr: text must be a str, got {type(text).__name__}")
+    text = str.__str__(text)  # a plain str: no subclass's partition or isdigit decides
     scheme, sep, rest = text.partition(":")
     if sep and scheme == "unix":
         return Unix(rest)
