@@ -281,6 +281,14 @@ def _check_dir(dir: object) -> None:  # noqa: A002 - Eio's name
         )
 
 
+def _make(dir: Dir, path: str) -> Path:  # noqa: A002 - Eio's name
+    """A `Path` from parts already checked (``path`` a plain str without NUL): no checks again."""
+    p = object.__new__(Path)
+    p._dir = dir  # pyright: ignore[reportPrivateUsage] - one unit with Path
+    p._path = path  # pyright: ignore[reportPrivateUsage] - one unit with Path
+    return p
+
+
 class Path:
     """A directory capability (``dir``) and a path relative to it (``path``); ``/`` joins.
 
@@ -313,7 +321,7 @@ class Path:
         """This path with ``step`` appended (or replaced by ``step``, if it is absolute)."""
         if type(step) is not str or "\0" in step:
             step = path_str(step, "eio.Path /", "step")
-        return Path(self._dir, join(self._path, step))
+        return _make(self._dir, join(self._path, step))
 
     def __str__(self) -> str:
         label = _escaped(self._dir.label)
@@ -333,7 +341,7 @@ class Path:
         parts = split(self._path)
         if parts is None:
             return None
-        return Path(self._dir, parts[0]), parts[1]
+        return _make(self._dir, parts[0]), parts[1]
 
     def native(self) -> str | None:
         """A path naming this location for non-eio code, if there is one. Not checked for confinement."""
