@@ -455,3 +455,55 @@ def test_a_real_emfile_is_logged_and_the_client_is_served_once_descriptors_are_f
     [(message, error)] = errors_logged(caplog)
     assert message == "eio.net.run_server: accepting a connection failed: Io: [Errno 24] Too many open files"
     assert notes(error) == ["accepting a connection"]
+
+
+class FailingCloseFlow:
+    """A connection whose ``close`` fails."""
+
+    async def single_read(self, buf: memoryview, /) -> int:
+        raise eio.EndOfFile
+
+    async def single_write(self, bufs: object, /) -> int:
+        raise AssertionError("not used")
+
+    async def shutdown(self, how: object, /) -> None:
+        pass
+
+    async def close(self) -> None:
+        raise eio.Io("close failed")
+
+
+class TwoFailingCloses(ScriptedListener):
+    def __init__(self) -> None:
+        super().__init__([])
+        self.flows = [FailingCloseFlow(), FailingCloseFlow()]
+
+    async def accept(self, sw: eio.Switch, /) -> tuple[StreamSocket, StreamAddr]:
+        self.accepts += 1
+        if self.flows:
+            return self.flows.pop(0), Tcp(LOOPBACK_V4, 30000 + self.accepts)
+        never, _ = eio.Promise[None].create()
+        await never
+        raise AssertionError("unreachable")
+
+
+def test_a_failing_close_is_one_more_failed_connection(run: Runner, caplog: pytest.LogCaptureFixture) -> None:
+    listener = TwoFailingCloses()
+
+    async def main() -> str:
+        stop, stopper = eio.Promise[str].create()
+
+        async def handler(flow: StreamSocket, peer: StreamAddr) -> None:
+            if listener.accepts == 1:
+                raise SimulatedError("handler failed")
+            stopper.resolve("done")
+
+        return await eio.net.run_server(listener, handler, stop=stop)
+
+    with caplog.at_level(logging.ERROR, logger="eio"):
+        assert run(main) == "done"
+    [(m1, e1), (m2, e2)] = errors_logged(caplog)
+    assert m1 == "eio.net.run_server: connection from tcp:127.0.0.1:30001 failed: SimulatedError: handler failed"
+    assert notes(e1) == ["closing the connection then failed: Io: close failed", "handling connection from tcp:127.0.0.1:30001"]
+    assert m2 == "eio.net.run_server: connection from tcp:127.0.0.1:30002 failed: Io: close failed"
+    assert notes(e2) == ["closing connection from tcp:127.0.0.1:30002"]

@@ -219,14 +219,22 @@ async def _accept_fork(
         except GeneratorExit:
             raise  # the loop is discarding this fiber: nothing may suspend now
         except Exception as ex:
-            await flow.close()
+            try:
+                await flow.close()
+            except Exception as close_ex:  # noqa: BLE001 - reported with the handler's error
+                ex.add_note(f"closing the connection then failed: {type(close_ex).__name__}: {close_ex}")
             ex.add_note(f"handling connection from {addr}")
             await _report(on_error, ex, who, f"connection from {addr} failed")
         except BaseException:
             await flow.close()
             raise
         else:
-            await flow.close()
+            try:
+                await flow.close()
+            except Exception as ex:
+                # A failed close is one more failed connection, not the end of the server.
+                ex.add_note(f"closing connection from {addr}")
+                await _report(on_error, ex, who, f"connection from {addr} failed")
 
     try:
         fiber.fork(sw, run_handler)
