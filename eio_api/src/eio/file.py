@@ -158,6 +158,14 @@ def _views(bufs: Buffer | Sequence[Buffer], who: str) -> list[memoryview]:
     return [_view(b, who, True) for b in bufs]
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain_str(value: object) -> str | None:
+    return str.__str__(value) if isinstance(value, str) else None
+
+
 def _check_offset(file_offset: object, who: str) -> int:
     if not isinstance(file_offset, int) or isinstance(file_offset, bool):
         raise TypeError(f"{who}: file_offset must be an int, got {file_offset!r}")
@@ -216,10 +224,10 @@ async def pwrite_all(file: Rw, bufs: bytes | Buffer | Sequence[bytes | Buffer], 
 
 async def seek(file: Ro, offset: int, whence: SeekWhence = "set") -> int:
     """Set the file position (like ``lseek``) and return it, counted from the start."""
-    if not isinstance(offset, int) or isinstance(offset, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+    if not _is_int(offset):
         raise TypeError(f"eio.file.seek: offset must be an int, got {offset!r}")
     # A plain str and int: a subclass's __eq__ must not pass the check and mean something else.
-    name = str.__str__(whence) if isinstance(whence, str) else None  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+    name = _plain_str(whence)
     for w in ("set", "cur", "end"):
         if name == w:
             return await file.seek(int.__index__(offset), w)
@@ -233,7 +241,7 @@ async def sync(file: Rw) -> None:
 
 async def truncate(file: Rw, length: int) -> None:
     """Set the length of the file (like ``ftruncate``)."""
-    if not isinstance(length, int) or isinstance(length, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+    if not _is_int(length):
         raise TypeError(f"eio.file.truncate: length must be an int, got {length!r}")
     length = int.__index__(length)
     if length < 0:

@@ -77,6 +77,15 @@ def _check_stream_addr(addr: object, who: str) -> StreamAddr:
     return addr
 
 
+def _is_int(value: object) -> bool:
+    # bool is an int subclass, but True as a count or a port is certainly a mistake.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_pair(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) == 2  # pyright: ignore[reportUnknownArgumentType] - only counted
+
+
 def _check_sw(sw: object, who: str) -> None:
     if not isinstance(sw, Switch):
         raise TypeError(f"{who}: sw must be an eio.Switch, got {type(sw).__name__}")
@@ -338,16 +347,16 @@ async def run_server(
         raise TypeError(f"{who}: handler must be an async function, got {type(handler).__name__}")
     _check_on_error(on_error, who)
     if max_connections is not None:
-        if not isinstance(max_connections, int) or isinstance(max_connections, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if not _is_int(max_connections):
             raise TypeError(f"{who}: max_connections must be an int or None, got {max_connections!r}")
         max_connections = int.__index__(max_connections)
         if max_connections <= 0:
             raise ValueError(f"run_server: max_connections must be positive (got {max_connections})")
     if additional_domains is not None:
-        if not isinstance(additional_domains, tuple) or len(additional_domains) != 2:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if not _is_pair(additional_domains):
             raise TypeError(f"{who}: additional_domains must be a pair (domain_mgr, n), got {additional_domains!r}")
         n_more = additional_domains[1]
-        if not isinstance(n_more, int) or isinstance(n_more, bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if not _is_int(n_more):
             raise TypeError(f"{who}: the number of additional domains must be an int, got {n_more!r}")
         if n_more < 0:
             raise ValueError(f"run_server: the number of additional domains must not be negative (got {n_more})")
@@ -455,9 +464,9 @@ async def with_tcp_connect(
     if not callable(fn):
         raise TypeError(f"{who}: fn must be an async function, got {type(fn).__name__}")
     if timeout is not None:
-        if not isinstance(timeout, tuple) or len(timeout) != 2:  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if not _is_pair(timeout):
             raise TypeError(f"{who}: timeout must be a pair (clock, seconds) or None, got {timeout!r}")
-        if not isinstance(timeout[1], (int, float)) or isinstance(timeout[1], bool):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        if not (_is_int(timeout[1]) or isinstance(timeout[1], float)):
             raise TypeError(f"{who}: the timeout's seconds must be a number, got {timeout[1]!r}")
     async with Switch.run(name="with_tcp_connect") as sw:
         try:
@@ -531,7 +540,10 @@ async def datagram_socket(
 
 
 async def send(sock: DatagramSocket, bufs: Sequence[bytes | memoryview], dst: DatagramAddr | None = None) -> None:
-    """Send ``bufs`` (a list of bytes-like buffers) as one message on ``sock``; ``dst`` is the destination if ``sock`` is not connected."""
+    """Send ``bufs`` (a list of bytes-like buffers) as one message on ``sock``.
+
+    ``dst`` is the destination if ``sock`` is not connected.
+    """
     who = "eio.net.send"
     if dst is not None and not isinstance(dst, (Udp, Unix)):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
         raise TypeError(f"{who}: dst must be an eio.net.Udp or eio.net.Unix address or None, got {type(dst).__name__}")
