@@ -138,6 +138,8 @@ def refused_from_now_on(port: int) -> None:
             sock = connect(port)
         except ConnectionRefusedError:
             return
+        except (ConnectionResetError, ConnectionAbortedError):
+            continue  # reset while connecting: in the backlog as the listening socket closed
         with sock:
             # Accepted just before the stop, it is served to the end; left in
             # the backlog when the listening socket closed, the kernel resets it.
