@@ -1,4 +1,4 @@
-"""examples/echo_server.py as a real process: 100 concurrent clients, then a graceful SIGINT."""
+"""examples/echo_server.py as a real process: 100 concurrent clients, then a graceful SIGINT; a second SIGINT forces the exit."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import queue
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -130,6 +131,32 @@ def client(port: int, seed: int, errors: list[BaseException]) -> None:
         errors.append(ex)
 
 
+def refused_from_now_on(port: int) -> None:
+    """Wait until the server stops listening: a client that connected just before is reset, never left hanging."""
+    for _ in range(1000):
+        try:
+            sock = connect(port)
+        except ConnectionRefusedError:
+            return
+        except (ConnectionResetError, ConnectionAbortedError):
+            continue  # reset while connecting: in the backlog as the listening socket closed
+        with sock:
+            # Accepted just before the stop, it is served to the end; left in
+            # the backlog when the listening socket closed, the kernel resets it.
+            try:
+                sock.sendall(b"x")
+                sock.shutdown(socket.SHUT_WR)
+                assert sock.recv(2) in (b"x", b"")
+                assert sock.recv(1) == b""
+            except OSError as ex:
+                # Reset or aborted: refused late, but not left hanging (a hang is a timeout).
+                assert not isinstance(ex, TimeoutError), ex
+    raise AssertionError("the server still accepts new clients after SIGINT")
+
+
+SIGINT_LOG = "SIGINT: no more new connections; waiting for the open ones (Ctrl-C again to force)"
+
+
 def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server) -> None:
     errors: list[BaseException] = []
     threads = [threading.Thread(target=client, args=(server.port, n, errors)) for n in range(100)]
@@ -146,8 +173,10 @@ def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server
         for sock in still_open:
             exchange(sock, b"before SIGINT")
         server.proc.send_signal(signal.SIGINT)
-        assert server.wait_for_log("SIGINT") == "SIGINT: no more new connections; waiting for the open ones"
-        # The server is draining: the open connections are still served...
+        assert server.wait_for_log("SIGINT") == SIGINT_LOG
+        # New clients are refused at once...
+        refused_from_now_on(server.port)
+        # ...while the open connections are still served...
         for sock in still_open:
             exchange(sock, b"after SIGINT " * 1000)
         assert server.proc.poll() is None
@@ -167,3 +196,37 @@ def test_hundred_clients_then_sigint_lets_open_connections_finish(server: Server
     assert last.startswith("fds: start=") and start == exit_, last
     with pytest.raises(ConnectionRefusedError):
         connect(server.port).close()
+
+
+def test_a_reset_client_is_logged_and_a_second_sigint_forces_the_exit(server: Server) -> None:
+    # A client that resets its connection: the server logs it and goes on.
+    reset = connect(server.port)
+    exchange(reset, b"hello")
+    reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    reset.close()
+    assert server.wait_for_log("connection failed: ").startswith("connection failed: ConnectionReset(")
+    still_open = [connect(server.port) for _ in range(3)]
+    try:
+        for sock in still_open:
+            exchange(sock, b"served after the reset")
+        server.proc.send_signal(signal.SIGINT)
+        assert server.wait_for_log("SIGINT") == SIGINT_LOG
+        refused_from_now_on(server.port)
+        exchange(still_open[0], b"still served")
+        server.proc.send_signal(signal.SIGINT)
+        assert server.wait_for_log("second SIGINT") == "second SIGINT: closing the open connections"
+        # The server closes the open connections and exits.
+        for sock in still_open:
+            try:
+                assert sock.recv(1) == b""
+            except ConnectionResetError:
+                pass
+    finally:
+        for sock in still_open:
+            sock.close()
+    assert server.proc.wait(TIMEOUT) == 130, server.drained_log()
+    assert server.wait_for_log("server stopped") == "server stopped (forced)"
+    assert server.proc.stdout is not None
+    last = server.proc.stdout.read().strip()
+    start, _, exit_ = last.removeprefix("fds: start=").partition(" exit=")
+    assert last.startswith("fds: start=") and start == exit_, last

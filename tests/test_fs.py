@@ -416,7 +416,7 @@ def test_path_split_and_str() -> None:
     assert str(cwd / 'we"ird\n') == '<cwd:we\\"ird\\n>'
     assert cwd.split() is None
     assert str(cwd / PurePosixPath("a/b")) == "<cwd:a/b>"
-    with pytest.raises(TypeError, match="^a path step must be a str or os.PathLike\\[str\\], not bytes$"):
+    with pytest.raises(TypeError, match="^eio.Path /: step must be a str \\(bytes paths are not supported\\), got bytes$"):
         cwd / b"x"  # pyright: ignore[reportOperatorIssue, reportUnusedExpression] - the error tested
 
 

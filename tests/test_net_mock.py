@@ -63,7 +63,9 @@ def test_accept_fork_closes_connection_when_handler_returns(run: Runner, trace: 
     ]
 
 
-def test_accept_fork_closes_connection_when_handler_fails(run: Runner, trace: Trace) -> None:
+def test_accept_fork_closes_connection_when_handler_fails(
+    run: Runner, trace: Trace, caplog: pytest.LogCaptureFixture
+) -> None:
     async def main() -> None:
         sock = mock_accept()
 
@@ -74,9 +76,12 @@ def test_accept_fork_closes_connection_when_handler_fails(run: Runner, trace: Tr
             await eio.net.accept_fork(sw, sock, handler)
             eio.traceln("Mock connection should have been closed by now")
 
-    with pytest.raises(SimulatedError, match="^Simulated error") as info:
+    # Without on_error, the handler's error is logged; it does not fail the switch.
+    with caplog.at_level("ERROR", logger="eio"):
         run(main)
-    assert notes(info.value) == ["handling connection from tcp:127.0.0.1:1234"]
+    [record] = caplog.records
+    assert record.exc_info is not None and isinstance(record.exc_info[1], SimulatedError)
+    assert notes(record.exc_info[1]) == ["handling connection from tcp:127.0.0.1:1234"]
     assert trace.lines() == [
         "tcp/80: accepted connection from tcp:127.0.0.1:1234",
         "connection: closed",
@@ -431,6 +436,7 @@ def test_run_server_graceful_shutdown(run: Runner, trace: Trace) -> None:
         "flow1: closed",
         "flow2: wrote b'Bye'",
         "flow2: closed",
+        "tcp/80: closed",  # stopping closes the listening socket
     ]
 
 
@@ -441,7 +447,7 @@ def test_run_server_returns_the_stop_value(run: Runner, trace: Trace) -> None:
         return await eio.net.run_server(sock, handle_connection, stop=stop)
 
     assert run(main) == "stopped"
-    assert trace.lines() == []
+    assert trace.lines() == ["tcp/80: closed"]
 
 
 def test_run_server_non_graceful_shutdown(run: Runner, trace: Trace) -> None:
@@ -520,6 +526,7 @@ def test_run_server_three_domains_graceful_shutdown(run: Runner, trace: Trace) -
         "[2] flow4: closed",
         "[0] flow5: wrote b'Bye'",
         "[0] flow5: closed",
+        "[0] tcp/80: closed",
     ]
 
 
@@ -590,6 +597,7 @@ def test_run_server_max_connections(run: Runner, trace: Trace) -> None:
         "flow2: closed",
         "flow3: wrote b'Bye'",
         "flow3: closed",
+        "tcp/80: closed",
     ]
 
 
@@ -620,6 +628,7 @@ def test_run_server_handler_errors_go_to_on_error(run: Runner, trace: Trace) -> 
         "tcp/80: accepted connection from tcp:127.0.0.1:30001",
         "flow1: closed",
         "Error handling connection: bad client tcp:127.0.0.1:30001 ['handling connection from tcp:127.0.0.1:30001']",
+        "tcp/80: closed",
     ]
 
 
@@ -764,4 +773,4 @@ def test_run_server_in_real_threads(trace: Trace) -> None:
     assert sorted(line for line in lines if "accepted" in line) == [
         f"tcp/80: accepted connection from tcp:127.0.0.1:{30000 + i}" for i in range(6)
     ]
-    assert sorted(line for line in lines if "closed" in line) == [f"flow{i}: closed" for i in range(6)]
+    assert sorted(line for line in lines if "closed" in line) == [f"flow{i}: closed" for i in range(6)] + ["tcp/80: closed"]

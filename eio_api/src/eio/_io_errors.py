@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 __all__ = [
+    "AddressInUse",
     "AddressLookupFailed",
     "AlreadyExists",
     "ChildError",
@@ -147,6 +148,15 @@ class AddressLookupFailed(NetError, _socket.gaierror):
 
 
 
+class AddressInUse(NetError):
+    """The local address is already taken: another socket listens on (or is bound to) it (EADDRINUSE).
+
+    Raised by `eio.net.listen` and `eio.net.datagram_socket`; pass
+    ``reuse_addr=True`` to take over a port whose old connections are still
+    closing (TIME_WAIT), or pick another port.
+    """
+
+
 # -- file system -----------------------------------------------------------------
 
 
@@ -248,7 +258,15 @@ class ChildError(ProcessError):
 # Tracebacks and reprs name the public module a class is used from.
 for _cls in (Io,):
     _cls.__module__ = "eio"
-for _cls in (NetError, ConnectionReset, ConnectionFailure, ConnectionRefused, ConnectionTimeout, AddressLookupFailed):
+for _cls in (
+    NetError,
+    ConnectionReset,
+    ConnectionFailure,
+    ConnectionRefused,
+    ConnectionTimeout,
+    AddressLookupFailed,
+    AddressInUse,
+):
     _cls.__module__ = "eio.net"
 for _cls in (FsError, NotFound, AlreadyExists, PermissionDenied, FileTooLarge, NotNative):
     _cls.__module__ = "eio.fs"
@@ -265,6 +283,7 @@ _BY_ERRNO: dict[int, type[Io]] = {
     _errno.ECONNABORTED: ConnectionReset,
     _errno.ECONNREFUSED: ConnectionRefused,
     _errno.ETIMEDOUT: ConnectionTimeout,
+    _errno.EADDRINUSE: AddressInUse,
     _errno.ENOENT: NotFound,
     _errno.EEXIST: AlreadyExists,
     _errno.EACCES: PermissionDenied,
@@ -309,7 +328,7 @@ def from_oserror(exc: OSError, context: str | None = None) -> Io:
 
     The class is chosen by ``errno`` (ECONNRESET/EPIPE/ECONNABORTED →
     `ConnectionReset`, ECONNREFUSED → `ConnectionFailure` ``"refused"``,
-    ETIMEDOUT → ``"timeout"``, ENOENT → `NotFound`, EEXIST → `AlreadyExists`,
+    ETIMEDOUT → ``"timeout"``, EADDRINUSE → `AddressInUse`, ENOENT → `NotFound`, EEXIST → `AlreadyExists`,
     EACCES/EPERM/EXDEV → `PermissionDenied`, EFBIG → `FileTooLarge`, a
     `socket.gaierror` → `AddressLookupFailed`, anything else → `Io`), or by
     the built-in class when there is no errno. The result has the same

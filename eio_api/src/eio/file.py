@@ -139,15 +139,40 @@ Buffer: TypeAlias = "memoryview | bytearray"
 """A writable buffer."""
 
 
-def _views(bufs: Buffer | Sequence[Buffer]) -> list[memoryview]:
-    if isinstance(bufs, (memoryview, bytearray)):
-        return [memoryview(bufs)]
-    return [memoryview(b) for b in bufs]
+def _view(b: object, who: str, writable: bool) -> memoryview:
+    try:
+        mv = memoryview(b)  # pyright: ignore[reportArgumentType] - any buffer from untyped callers
+    except TypeError:
+        kind = "writable bytes-like object (bytearray or memoryview)" if writable else "bytes-like object"
+        raise TypeError(f"{who}: each buffer must be a {kind}, got {type(b).__name__}") from None
+    if writable and mv.readonly:
+        raise TypeError(f"{who}: the buffer is read-only")
+    return mv
 
 
-def _check_offset(file_offset: int) -> None:
+def _views(bufs: Buffer | Sequence[Buffer], who: str) -> list[memoryview]:
+    if isinstance(bufs, (memoryview, bytearray, bytes)):
+        return [_view(bufs, who, True)]
+    if isinstance(bufs, str):
+        raise TypeError(f"{who}: bufs must be a writable buffer or a list of them, got str")
+    return [_view(b, who, True) for b in bufs]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain_str(value: object) -> str | None:
+    return str.__str__(value) if isinstance(value, str) else None
+
+
+def _check_offset(file_offset: object, who: str) -> int:
+    if not isinstance(file_offset, int) or isinstance(file_offset, bool):
+        raise TypeError(f"{who}: file_offset must be an int, got {file_offset!r}")
+    file_offset = int.__index__(file_offset)
     if file_offset < 0:
         raise ValueError(f"file_offset must not be negative (got {file_offset})")
+    return file_offset
 
 
 async def stat(file: Ro) -> Stat:
@@ -167,14 +192,14 @@ async def pread(file: Ro, bufs: Buffer | Sequence[Buffer], *, file_offset: int) 
     position is not used or moved; for reading at the position use
     `eio.flow.single_read`.
     """
-    _check_offset(file_offset)
-    return await file.pread(file_offset, _views(bufs))
+    file_offset = _check_offset(file_offset, "eio.file.pread")
+    return await file.pread(file_offset, _views(bufs, "eio.file.pread"))
 
 
 async def pread_exact(file: Ro, bufs: Buffer | Sequence[Buffer], *, file_offset: int) -> None:
     """Read at ``file_offset`` until ``bufs`` are full; `eio.EndOfFile` if the file ends first."""
-    _check_offset(file_offset)
-    views = [v for v in _views(bufs) if len(v)]
+    file_offset = _check_offset(file_offset, "eio.file.pread_exact")
+    views = [v for v in _views(bufs, "eio.file.pread_exact") if len(v)]
     while views:
         n = await file.pread(file_offset, views)
         file_offset += n
@@ -183,14 +208,14 @@ async def pread_exact(file: Ro, bufs: Buffer | Sequence[Buffer], *, file_offset:
 
 async def pwrite_single(file: Rw, bufs: bytes | Buffer | Sequence[bytes | Buffer], *, file_offset: int) -> int:
     """One write of (some of) ``bufs`` at ``file_offset``; return how many bytes were written."""
-    _check_offset(file_offset)
-    return await file.pwrite(file_offset, _readable(bufs))
+    file_offset = _check_offset(file_offset, "eio.file.pwrite_single")
+    return await file.pwrite(file_offset, _readable(bufs, "eio.file.pwrite_single"))
 
 
 async def pwrite_all(file: Rw, bufs: bytes | Buffer | Sequence[bytes | Buffer], *, file_offset: int) -> None:
     """Write all of ``bufs`` at ``file_offset`` (looping over short writes)."""
-    _check_offset(file_offset)
-    views = [v for v in _readable(bufs) if len(v)]
+    file_offset = _check_offset(file_offset, "eio.file.pwrite_all")
+    views = [v for v in _readable(bufs, "eio.file.pwrite_all") if len(v)]
     while views:
         n = await file.pwrite(file_offset, views)
         file_offset += n
@@ -199,9 +224,14 @@ async def pwrite_all(file: Rw, bufs: bytes | Buffer | Sequence[bytes | Buffer], 
 
 async def seek(file: Ro, offset: int, whence: SeekWhence = "set") -> int:
     """Set the file position (like ``lseek``) and return it, counted from the start."""
-    if whence not in ("set", "cur", "end"):
-        raise ValueError(f"whence must be 'set', 'cur' or 'end', not {whence!r}")
-    return await file.seek(offset, whence)
+    if not _is_int(offset):
+        raise TypeError(f"eio.file.seek: offset must be an int, got {offset!r}")
+    # A plain str and int: a subclass's __eq__ must not pass the check and mean something else.
+    name = _plain_str(whence)
+    for w in ("set", "cur", "end"):
+        if name == w:
+            return await file.seek(int.__index__(offset), w)
+    raise ValueError(f"whence must be 'set', 'cur' or 'end', not {whence!r}")
 
 
 async def sync(file: Rw) -> None:
@@ -211,15 +241,20 @@ async def sync(file: Rw) -> None:
 
 async def truncate(file: Rw, length: int) -> None:
     """Set the length of the file (like ``ftruncate``)."""
+    if not _is_int(length):
+        raise TypeError(f"eio.file.truncate: length must be an int, got {length!r}")
+    length = int.__index__(length)
     if length < 0:
         raise ValueError(f"length must not be negative (got {length})")
     await file.truncate(length)
 
 
-def _readable(bufs: bytes | Buffer | Sequence[bytes | Buffer]) -> list[memoryview]:
+def _readable(bufs: bytes | Buffer | Sequence[bytes | Buffer], who: str) -> list[memoryview]:
     if isinstance(bufs, (bytes, bytearray, memoryview)):
         return [memoryview(bufs)]
-    return [memoryview(b) for b in bufs]
+    if isinstance(bufs, str):
+        raise TypeError(f"{who}: bufs must be bytes-like or a list of bytes-like buffers, got str (encode it first)")
+    return [_view(b, who, False) for b in bufs]
 
 
 def _advance(views: list[memoryview], n: int) -> list[memoryview]:

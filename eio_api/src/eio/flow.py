@@ -45,7 +45,7 @@ from ._flow._ops import (
 from ._flow._sources import BufferSink, Null, StringSource
 from ._flow._types import Closable, CopyFrom, ReadSourceBuffer, Shutdown, ShutdownCommand, Sink, Source, TwoWay
 
-_SHUTDOWN_COMMANDS = ("receive", "send", "all")
+_SHUTDOWN_COMMANDS: tuple[ShutdownCommand, ...] = ("receive", "send", "all")
 
 __all__ = [
     "Closable",
@@ -85,20 +85,37 @@ async def copy(src: Source, dst: Sink) -> None:
         await simple_copy(dst, src)
 
 
+def _data_bytes(data: object, who: str) -> bytes:
+    if isinstance(data, str):
+        # str.encode, not data.encode: a subclass's override must not decide the bytes.
+        return str.encode(data, "utf-8")
+    if type(data) is bytes:
+        return data
+    try:
+        # Only objects with the buffer protocol: bytes(123) would be 123 NUL bytes.
+        with memoryview(data) as view:  # pyright: ignore[reportArgumentType] - any bytes-like object from untyped callers
+            return view.tobytes()
+    except TypeError:
+        raise TypeError(f"{who}: data must be a str or a bytes-like object, got {type(data).__name__}") from None
+
+
 def string_source(data: str | bytes | bytearray | memoryview) -> Source:
     """A source that gives the bytes of ``data`` (a `str` is encoded as UTF-8).
 
     Mutable data is copied first. The source lends its bytes without copying
     (``read_source_buffer``), so `copy` from it does no intermediate copy.
+    Anything but a str or a bytes-like object raises `TypeError`.
     """
-    if isinstance(data, str):
-        return StringSource(data.encode())
-    return StringSource(bytes(data))
+    return StringSource(_data_bytes(data, "eio.flow.string_source"))
 
 
 async def copy_string(data: str | bytes | bytearray | memoryview, dst: Sink) -> None:
-    """Write all of ``data`` to ``dst`` (``copy(string_source(data), dst)``)."""
-    await copy(string_source(data), dst)
+    """Write all of ``data`` to ``dst`` (``copy(string_source(data), dst)``).
+
+    ``data`` is checked first: anything but a str or a bytes-like object
+    raises `TypeError` and nothing is written.
+    """
+    await copy(StringSource(_data_bytes(data, "eio.flow.copy_string")), dst)
 
 
 def buffer_sink(buffer: bytearray) -> Sink:
@@ -134,9 +151,13 @@ async def shutdown(flow: Shutdown, how: ShutdownCommand) -> None:
 
     Useful in protocols where the peer waits for the end of a request before replying.
     """
-    if how not in _SHUTDOWN_COMMANDS:
-        raise ValueError(f"shutdown: {how!r} is not one of 'receive', 'send', 'all'")
-    await flow.shutdown(how)
+    # A plain str: a subclass's __eq__ or __hash__ must not pass the check and mean something else.
+    name = str.__str__(how) if isinstance(how, str) else None  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+    for command in _SHUTDOWN_COMMANDS:
+        if name == command:
+            await flow.shutdown(command)
+            return
+    raise ValueError(f"shutdown: {how!r} is not one of 'receive', 'send', 'all'")
 
 
 async def close(flow: Closable) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 # Every network error is an `eio.net.NetError` (an `eio.Io`); see eio/_io_errors.py.
 
 from ._io_errors import (
+    AddressInUse,
     AddressLookupFailed,
     ConnectionFailure,
     ConnectionFailureReason,
@@ -16,6 +17,7 @@ from ._io_errors import (
 )
 
 __all__ = [
+    "AddressInUse",
     "AddressLookupFailed",
     "ConnectionFailure",
     "ConnectionFailureReason",

@@ -10,6 +10,15 @@ Separators are always ``/``.
 
 Errors are `eio.Io` errors with notes saying what was being done
 (``opening <cwd:a.txt>``), as Eio's ``Exn.reraise_with_context`` adds.
+
+Arguments are checked before anything is done: a path (or path step, or
+link target) must be a `str` or an `os.PathLike` giving one. A `str`
+subclass is copied to a plain `str` first, so that no method it overrides
+(``rfind``, ``startswith``, ``__eq__``...) is ever called on the way to the
+directory capability; `bytes` paths are not supported; a NUL character is
+refused. Anything else, a ``perm`` outside ``0..0o7777``, an unknown
+``create`` mode or data that is not text or bytes raises `TypeError` or
+`ValueError` naming the method and the argument, and no file is touched.
 """
 
 from __future__ import annotations
@@ -193,58 +202,150 @@ class Lines:
 # -- paths ---------------------------------------------------------------------------------
 
 
-def _check_create(create: str) -> None:
-    if create not in CREATE_MODES:
-        raise ValueError(f"create must be one of {', '.join(map(repr, CREATE_MODES))}, not {create!r}")
+def path_str(value: object, who: str, arg: str) -> str:
+    """``value`` (a str, str subclass or `os.PathLike` giving one) as an exact `str`; TypeError or ValueError else.
+
+    The result is a plain `str` even for a subclass, so none of the caller's
+    methods run on it afterwards (an overridden ``rfind`` or ``startswith``
+    could otherwise steer a path out of its sandbox). ``who`` is the function
+    the user called and ``arg`` the argument, for the message.
+    """
+    if type(value) is not str:
+        if isinstance(value, str):
+            value = str.__str__(value)
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            kind = type(value).__name__  # pyright: ignore[reportUnknownArgumentType] - only the name is used
+            raise TypeError(f"{who}: {arg} must be a str (bytes paths are not supported), got {kind}")
+        else:
+            fspath = getattr(type(value), "__fspath__", None)
+            if fspath is None:
+                raise TypeError(f"{who}: {arg} must be a str or os.PathLike[str], got {type(value).__name__}")
+            got = fspath(value)
+            if not isinstance(got, str):
+                raise TypeError(
+                    f"{who}: {arg}.__fspath__() must return a str (bytes paths are not supported), got {type(got).__name__}"
+                )
+            value = str.__str__(got)
+    if "\0" in value:
+        raise ValueError(f"{who}: {arg} must not contain a NUL character, got {value!r}")
+    return value
+
+
+def _check_perm(perm: object, who: str) -> int:
+    if type(perm) is not int:
+        if not isinstance(perm, int) or isinstance(perm, bool):
+            raise TypeError(f"{who}: perm must be an int in 0..0o7777, got {perm!r}")
+        perm = int.__index__(perm)
+    if not 0 <= perm <= 0o7777:
+        raise ValueError(f"{who}: perm must be an int in 0..0o7777, got {perm!r}")
+    return perm
+
+
+def _check_bool(value: object, who: str, arg: str) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"{who}: {arg} must be True or False, got {value!r}")
+    return value
+
+
+def _check_create(create: object, who: str) -> Create:
+    # An exact str: a subclass's __eq__ could pass the check and mean something else to the backend.
+    name = str.__str__(create) if isinstance(create, str) else None
+    for mode in CREATE_MODES:
+        if name == mode:
+            return mode
+    raise ValueError(f"{who}: create must be one of {', '.join(map(repr, CREATE_MODES))}, not {create!r}")
+
+
+def _bytes_of(data: object, who: str) -> bytes | memoryview:
+    if isinstance(data, str):
+        return str.encode(str.__str__(data), "utf-8")
+    if isinstance(data, bytes):
+        return bytes(data) if type(data) is not bytes else data
+    try:
+        return memoryview(data)  # pyright: ignore[reportArgumentType] - any bytes-like object from untyped callers
+    except TypeError:
+        raise TypeError(f"{who}: data must be a str or a bytes-like object, got {type(data).__name__}") from None
+
+
+def _check_sw(sw: object, who: str) -> Switch | None:
+    if sw is not None and not isinstance(sw, Switch):
+        raise TypeError(f"{who}: sw must be an eio.Switch or None, got {type(sw).__name__}")
+    return sw
+
+
+def _check_dir(dir: object) -> None:  # noqa: A002 - Eio's name
+    if isinstance(dir, Path) or not hasattr(dir, "open_in"):
+        raise TypeError(
+            f"eio.Path: dir must be a directory capability (such as env.cwd.dir), got {type(dir).__name__}; "
+            "to name a file beneath a path, use path / 'name'"
+        )
+
+
+def _make(dir: Dir, path: str) -> Path:  # noqa: A002 - Eio's name
+    """A `Path` from parts already checked (``path`` a plain str without NUL): no checks again."""
+    p = object.__new__(Path)
+    p._dir = dir  # pyright: ignore[reportPrivateUsage] - one unit with Path
+    p._path = path  # pyright: ignore[reportPrivateUsage] - one unit with Path
+    return p
 
 
 class Path:
     """A directory capability (``dir``) and a path relative to it (``path``); ``/`` joins.
 
-    ``Path(dir)`` is the directory itself (Eio's ``Path.of_dir``).
+    ``Path(dir)`` is the directory itself (Eio's ``Path.of_dir``). Both
+    parts are fixed when the path is made; ``path`` is always a plain `str`.
     """
 
-    __slots__ = ("dir", "path")
+    __slots__ = ("_dir", "_path")
 
-    dir: Dir
-    path: str
+    def __init__(self, dir: Dir, path: str | os.PathLike[str] = "") -> None:  # noqa: A002 - Eio's name
+        """The location ``path`` relative to the directory capability ``dir``.
 
-    def __init__(self, dir: Dir, path: str = "") -> None:  # noqa: A002 - Eio's name
-        """The location ``path`` relative to the directory capability ``dir``."""
-        self.dir = dir
-        self.path = path
+        ``path`` is a `str` or an `os.PathLike` giving one (not bytes, not None).
+        """
+        _check_dir(dir)
+        self._dir = dir
+        self._path = path if type(path) is str and "\0" not in path else path_str(path, "eio.Path", "path")
+
+    @property
+    def dir(self) -> Dir:
+        """The directory capability."""
+        return self._dir
+
+    @property
+    def path(self) -> str:
+        """The path relative to ``dir`` ("" for the directory itself)."""
+        return self._path
 
     def __truediv__(self, step: str | os.PathLike[str]) -> Path:
         """This path with ``step`` appended (or replaced by ``step``, if it is absolute)."""
-        if type(step) is not str:
-            step = os.fspath(step)
-            if not isinstance(step, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-                raise TypeError(f"a path step must be a str or os.PathLike[str], not {type(step).__name__}")
-        return Path(self.dir, join(self.path, step))
+        if type(step) is not str or "\0" in step:
+            step = path_str(step, "eio.Path /", "step")
+        return _make(self._dir, join(self._path, step))
 
     def __str__(self) -> str:
-        label = _escaped(self.dir.label)
-        return f"<{label}:{_escaped(self.path)}>" if self.path else f"<{label}>"
+        label = _escaped(self._dir.label)
+        return f"<{label}:{_escaped(self._path)}>" if self._path else f"<{label}>"
 
     def __repr__(self) -> str:
         return f"eio.Path({self})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Path) and other.dir is self.dir and other.path == self.path
+        return isinstance(other, Path) and other.dir is self._dir and other.path == self._path
 
     def __hash__(self) -> int:
-        return hash((id(self.dir), self.path))
+        return hash((id(self._dir), self._path))
 
     def split(self) -> tuple[Path, str] | None:
         """``(parent, last_component)``; None if there is no last component (``""``, ``"/"``)."""
-        parts = split(self.path)
+        parts = split(self._path)
         if parts is None:
             return None
-        return Path(self.dir, parts[0]), parts[1]
+        return _make(self._dir, parts[0]), parts[1]
 
     def native(self) -> str | None:
         """A path naming this location for non-eio code, if there is one. Not checked for confinement."""
-        return self.dir.native(self.path)
+        return self._dir.native(self._path)
 
     def native_exn(self) -> str:
         """Like `native`, but raise `eio.fs.NotNative` if there is no native path."""
@@ -262,19 +363,19 @@ class Path:
 
     async def _open_in(self, sw: Switch | None) -> Ro:
         try:
-            return await self.dir.open_in(sw, self.path)
+            return await self._dir.open_in(sw, self._path)
         except Io as ex:
             self._context(ex, "opening")
             raise
 
     def open_in(self, sw: Switch | None = None) -> Opening[Ro]:
         """Open for reading: ``await path.open_in(sw)`` or ``async with path.open_in() as f``."""
-        return Opening(self._open_in, _close_file, sw, "open_in")
+        return Opening(self._open_in, _close_file, _check_sw(sw, "eio.Path.open_in"), "open_in")
 
     async def load(self) -> bytes:
         """The whole contents of the file."""
         try:
-            f = await self.dir.open_in(None, self.path)
+            f = await self._dir.open_in(None, self._path)
         except Io as ex:
             self._context(ex, "opening")
             raise
@@ -300,7 +401,7 @@ class Path:
 
     async def _open_out(self, sw: Switch | None, append: bool, create: Create, perm: int) -> Rw:
         try:
-            return await self.dir.open_out(sw, self.path, append, create, perm)
+            return await self._dir.open_out(sw, self._path, append, create, perm)
         except Io as ex:
             self._context(ex, "opening")
             raise
@@ -318,8 +419,13 @@ class Path:
         ``create`` says whether the file is created (with ``perm``, less the
         umask): ``"never"``, ``"if_missing"``, ``"or_truncate"`` or
         ``"exclusive"``. With ``append``, every write goes to the end.
+        The arguments are checked at once (`ValueError` or `TypeError`).
         """
-        _check_create(create)
+        who = "eio.Path.open_out"
+        sw = _check_sw(sw, who)
+        create = _check_create(create, who)
+        append = _check_bool(append, who, "append")
+        perm = _check_perm(perm, who)
 
         def open_fn(sw: Switch | None) -> Awaitable[Rw]:
             return self._open_out(sw, append, create, perm)
@@ -334,22 +440,30 @@ class Path:
         perm: int = 0o600,
         append: bool = False,
     ) -> None:
-        """Write ``data`` (a str is encoded as UTF-8) to the file, opened as `open_out` says."""
-        _check_create(create)
-        if isinstance(data, str):
-            data = data.encode()
+        """Write ``data`` (a str is encoded as UTF-8) to the file, opened as `open_out` says.
+
+        ``data`` must be a str or a bytes-like object; it and the other
+        arguments are checked (and a str encoded) before the file is opened,
+        so a bad argument creates no file.
+        """
+        who = "eio.Path.save"
+        create = _check_create(create, who)
+        append = _check_bool(append, who, "append")
+        perm = _check_perm(perm, who)
+        body = _bytes_of(data, who)
         f = await self._open_out(None, append, create, perm)
         try:
-            await _write(f, [data])
+            await _write(f, [body])
         finally:
             await f.close()
 
     # -- directories ------------------------------------------------------------------------------
 
     async def mkdir(self, *, perm: int = 0o700) -> None:
-        """Create this directory, with ``perm`` (less the umask)."""
+        """Create this directory, with ``perm`` (an int in ``0..0o7777``, less the umask)."""
+        perm = _check_perm(perm, "eio.Path.mkdir")
         try:
-            await self.dir.mkdir(self.path, perm)
+            await self._dir.mkdir(self._path, perm)
         except Io as ex:
             self._context(ex, "creating directory")
             raise
@@ -359,6 +473,8 @@ class Path:
 
         With ``exists_ok=False``, `eio.fs.AlreadyExists` if the directory exists.
         """
+        perm = _check_perm(perm, "eio.Path.mkdirs")
+        exists_ok = _check_bool(exists_ok, "eio.Path.mkdirs", "exists_ok")
         parts = self.split()
         if parts is not None:
             parent = parts[0]
@@ -377,7 +493,7 @@ class Path:
 
     async def _open_subtree(self, sw: Switch | None) -> Path:
         try:
-            sub: ClosableDir = await self.dir.open_dir(sw, self.path)
+            sub: ClosableDir = await self._dir.open_dir(sw, self._path)
         except Io as ex:
             self._context(ex, "opening directory")
             raise
@@ -385,16 +501,16 @@ class Path:
 
     def open_subtree(self, sw: Switch | None = None) -> Opening[Path]:
         """A new capability confined to this directory: ``await p.open_subtree(sw)`` or ``async with``."""
-        return Opening(self._open_subtree, _close_subtree, sw, "open_subtree")
+        return Opening(self._open_subtree, _close_subtree, _check_sw(sw, "eio.Path.open_subtree"), "open_subtree")
 
     def open_dir(self, sw: Switch | None = None) -> Opening[Path]:
         """Another name for `open_subtree` (Eio's deprecated alias)."""
-        return Opening(self._open_subtree, _close_subtree, sw, "open_dir")
+        return Opening(self._open_subtree, _close_subtree, _check_sw(sw, "eio.Path.open_dir"), "open_dir")
 
     async def read_dir(self) -> list[str]:
         """The names in this directory, sorted, without ``.`` and ``..``."""
         try:
-            names = await self.dir.read_dir(self.path)
+            names = await self._dir.read_dir(self._path)
         except Io as ex:
             self._context(ex, "reading directory")
             raise
@@ -404,14 +520,16 @@ class Path:
 
     async def stat(self, *, follow: bool = True) -> Stat:
         """This file's metadata (of a final symlink's target if ``follow``, else of the link)."""
+        follow = _check_bool(follow, "eio.Path.stat", "follow")
         try:
-            return await self.dir.stat(self.path, follow)
+            return await self._dir.stat(self._path, follow)
         except Io as ex:
             self._context(ex, "examining")
             raise
 
     async def kind(self, *, follow: bool = True) -> FileKind | Literal["not_found"]:
         """The kind of this file, or ``"not_found"`` if it doesn't exist."""
+        follow = _check_bool(follow, "eio.Path.kind", "follow")
         try:
             return (await self.stat(follow=follow)).kind
         except NotFound:
@@ -428,7 +546,7 @@ class Path:
     async def read_link(self) -> str:
         """The target of this symbolic link."""
         try:
-            return await self.dir.read_link(self.path)
+            return await self._dir.read_link(self._path)
         except Io as ex:
             self._context(ex, "reading target of symlink")
             raise
@@ -437,8 +555,9 @@ class Path:
 
     async def unlink(self, *, missing_ok: bool = False) -> None:
         """Remove this directory entry (not a directory; a symlink itself, not its target)."""
+        missing_ok = _check_bool(missing_ok, "eio.Path.unlink", "missing_ok")
         try:
-            await self.dir.unlink(self.path)
+            await self._dir.unlink(self._path)
         except Io as ex:
             if missing_ok and isinstance(ex, NotFound):
                 return
@@ -448,7 +567,7 @@ class Path:
     async def rmdir(self) -> None:
         """Remove this (empty) directory."""
         try:
-            await self.dir.rmdir(self.path)
+            await self._dir.rmdir(self._path)
         except Io as ex:
             self._context(ex, "removing directory")
             raise
@@ -459,6 +578,7 @@ class Path:
         With ``missing_ok``, entries that vanish meanwhile (or a missing
         ``self``) are not an error.
         """
+        missing_ok = _check_bool(missing_ok, "eio.Path.rmtree", "missing_ok")
         kind = await self.kind(follow=False)
         if kind == "directory":
             async with Switch.run(name="rmtree") as sw:
@@ -486,17 +606,33 @@ class Path:
                 raise
 
     async def rename(self, dst: Path) -> None:
-        """Atomically move this entry to ``dst`` (replacing what is there)."""
+        """Atomically move this entry to ``dst``, an `eio.Path` (replacing what is there).
+
+        A str ``dst`` is refused with `TypeError`: say which directory it is
+        relative to, e.g. ``path.rename(env.cwd / "new")``.
+        """
+        if not isinstance(dst, Path):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+            raise TypeError(
+                f"eio.Path.rename: dst must be an eio.Path (such as env.cwd / 'new'), got {type(dst).__name__}"
+            )
+        if type(dst) is not Path:
+            # A subclass may override ``dir`` and ``path``: take them once, through the checks.
+            dst = Path(dst.dir, dst.path)
         try:
-            await self.dir.rename(self.path, dst.dir, dst.path)
+            await self._dir.rename(self._path, dst.dir, dst.path)
         except Io as ex:
             ex.add_note(f"renaming {self} to {dst}")
             raise
 
-    async def symlink(self, *, link_to: str) -> None:
-        """Create this path as a symbolic link pointing at ``link_to``."""
+    async def symlink(self, *, link_to: str | os.PathLike[str]) -> None:
+        """Create this path as a symbolic link pointing at ``link_to`` (a str or os.PathLike; it is not checked).
+
+        The link's target is not resolved now; following the link later is
+        subject to the sandbox of whoever follows it.
+        """
+        link_to = path_str(link_to, "eio.Path.symlink", "link_to")
         try:
-            await self.dir.symlink(self.path, link_to)
+            await self._dir.symlink(self._path, link_to)
         except Io as ex:
             ex.add_note(f"creating symlink {self} -> {link_to}")
             raise

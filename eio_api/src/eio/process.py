@@ -163,13 +163,46 @@ def _check_args(args: Sequence[str]) -> list[str]:
             f"args must be a list of strings (the program, then its arguments), not one string: "
             f"use {str(args).split() or ['program']!r}, not {args!r}"
         )
-    checked = list(args)
-    if not checked:
-        raise ValueError("args is empty: the first argument must name the program to run")
-    for a in checked:
+    checked: list[str] = []
+    for a in args:
         if not isinstance(a, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
             raise TypeError(f"each argument must be a str, not {type(a).__name__}: {a!r}")
+        # A plain str: what the child gets must not depend on a subclass's methods.
+        a = str.__str__(a)
+        if "\0" in a:
+            raise ValueError(f"an argument must not contain a NUL character: {a!r}")
+        checked.append(a)
+    if not checked:
+        raise ValueError("args is empty: the first argument must name the program to run")
     return checked
+
+
+def _check_spawn_options(
+    who: str, cwd: object, env: object, executable: object, flows: Mapping[str, object]
+) -> tuple[dict[str, str] | None, str | None]:
+    """Check the options of `spawn` before the child is started; return ``env`` and ``executable`` as plain strs."""
+    from .path import Path, path_str
+
+    if cwd is not None and not isinstance(cwd, Path):
+        raise TypeError(f"{who}: cwd must be an eio.Path (such as env.cwd / 'dir') or None, got {type(cwd).__name__}")
+    for name, flow in flows.items():
+        if flow is not None and not hasattr(flow, "single_read" if name == "stdin" else "single_write"):
+            kind = "source" if name == "stdin" else "sink"
+            raise TypeError(f"{who}: {name} must be a flow ({kind}) or None, got {type(flow).__name__}")
+    plain_env: dict[str, str] | None = None
+    if env is not None:
+        if not isinstance(env, Mapping):
+            raise TypeError(f"{who}: env must be a mapping of str to str or None, got {type(env).__name__}")
+        plain_env = {}
+        for key, value in env.items():  # pyright: ignore[reportUnknownVariableType] - checked just below
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"{who}: env must map str to str, got {key!r}: {value!r}")
+            key, value = str.__str__(key), str.__str__(value)
+            if not key or "=" in key or "\0" in key or "\0" in value:
+                raise ValueError(f"{who}: env has a bad entry {key!r}: {value!r} (no '=' or NUL in a name, no NUL in a value)")
+            plain_env[key] = value
+    plain_executable = None if executable is None else path_str(executable, who, "executable")
+    return plain_env, plain_executable
 
 
 async def spawn(
@@ -203,9 +236,15 @@ async def spawn(
     capability (``env.cwd / ".."`` is refused with `eio.fs.PermissionDenied`).
     ``env``: the child's whole environment (default: this process's).
 
-    Raises `ValueError` if ``args`` is empty, `TypeError` if it is a string.
+    Raises `ValueError` if ``args`` is empty or an argument holds a NUL
+    character, `TypeError` if it is a string; the other options are checked
+    too (``cwd`` must be an `eio.Path`, ``env`` map str to str), all before
+    anything is started.
     """
     checked = _check_args(args)
+    env, executable = _check_spawn_options(
+        "eio.process.spawn", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
+    )
     return await mgr.spawn(
         sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
     )
@@ -251,6 +290,9 @@ async def run(
     once the child has exited and its streams have been copied.
     """
     checked = _check_args(args)
+    env, executable = _check_spawn_options(
+        "eio.process.run", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
+    )
     async with Switch.run(name="Process.run") as sw:
         proc = await mgr.spawn(
             sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
@@ -281,6 +323,7 @@ async def parse_out(
     error gets the note ``running command: <args>``.
     """
     checked = _check_args(args)
+    env, executable = _check_spawn_options("eio.process.parse_out", cwd, env, executable, {"stdin": stdin, "stderr": stderr})
     out = bytearray()
     try:
         async with Switch.run(name="Process.parse_out") as sw:

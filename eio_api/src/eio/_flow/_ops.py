@@ -16,7 +16,13 @@ COPY_CHUNK = 65536
 
 def as_byte_view(buf: bytearray | memoryview, who: str) -> memoryview:
     """``buf`` as a writable, flat view of bytes; TypeError if it can't be written."""
-    mv = buf if type(buf) is memoryview else memoryview(buf)
+    if type(buf) is memoryview:
+        mv = buf
+    else:
+        try:
+            mv = memoryview(buf)
+        except TypeError:
+            raise TypeError(f"{who}: the buffer must be a writable bytes-like object, got {type(buf).__name__}") from None
     if mv.readonly:
         raise TypeError(f"{who}: the buffer is read-only")
     if mv.format != "B" or mv.ndim != 1:
@@ -81,7 +87,13 @@ def _flat(b: bytes | bytearray | memoryview) -> bytes | memoryview:
     """``b`` as bytes or a flat byte view, so that ``len`` counts bytes."""
     if type(b) is bytes:
         return b
-    mv = b if type(b) is memoryview else memoryview(b)
+    if type(b) is memoryview:
+        mv = b
+    else:
+        try:
+            mv = memoryview(b)
+        except TypeError:
+            raise TypeError(f"eio.flow.write: each buffer must be a bytes-like object, got {type(b).__name__}") from None
     return mv if mv.format == "B" and mv.ndim == 1 else mv.cast("B")
 
 
@@ -90,6 +102,8 @@ async def write(dst: Sink, bufs: Iterable[bytes | bytearray | memoryview]) -> No
 
     Empty buffers are skipped; nothing at all is written if every buffer is
     empty. Don't run two writes on one flow at once: the output may interleave.
+    ``bufs`` is checked before anything is written: it must be an iterable of
+    bytes-like objects (a single ``bytes`` or a ``str`` raises `TypeError`).
     """
     if isinstance(bufs, (list, tuple)) and len(bufs) == 1:
         # The common single-buffer write: no list built, and done if the sink
@@ -105,6 +119,8 @@ async def write(dst: Sink, bufs: Iterable[bytes | bytearray | memoryview]) -> No
             if type(wrote) is not int or not 0 < wrote < size:
                 raise bad_write(dst, wrote, size)
             bufs = (memoryview(only)[wrote:],)
+    if isinstance(bufs, (bytes, bytearray, memoryview, str)):
+        raise TypeError(f"eio.flow.write: bufs must be a list of buffers (such as [data]), got {type(bufs).__name__}")
     pending = [f for b in bufs if len(f := _flat(b))]
     total = 0
     for b in pending:

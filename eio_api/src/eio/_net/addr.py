@@ -58,7 +58,7 @@ def _ip(value: object, who: str) -> IpAddr:
         return value
     if isinstance(value, str):
         try:
-            return ip_address(value)
+            return ip_address(str.__str__(value))
         except ValueError:
             raise ValueError(f"{who}: {value!r} is not an IPv4 or IPv6 address") from None
     raise TypeError(
@@ -70,6 +70,7 @@ def _port(value: object, who: str) -> int:
     # bool is an int subclass, but Tcp(ip, True) is certainly a mistake.
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{who}: the port must be an int, not {type(value).__name__}")
+    value = int.__index__(value)  # a plain int: no subclass's comparison decides the check
     if not 0 <= value <= 65535:
         raise ValueError(f"{who}: port {value} is out of range (0 to 65535)")
     return value
@@ -158,7 +159,11 @@ class Unix:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         if not isinstance(path, (str, os.PathLike)):  # pyright: ignore[reportUnnecessaryIsInstance] - callers may be untyped
             raise TypeError(f"Unix: the path must be a str or os.PathLike, not {type(path).__name__}")
-        object.__setattr__(self, "path", os.fspath(path))
+        text = os.fspath(path)
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance] - a PathLike may give bytes
+            raise TypeError(f"Unix: the path must be a str (bytes paths are not supported), not {type(text).__name__}")
+        # Stored as a plain str, so that no subclass's methods run on it later.
+        object.__setattr__(self, "path", str.__str__(text))
 
     def __str__(self) -> str:
         return f"unix:{self.path}"
@@ -239,8 +244,12 @@ def datagram_of_socket(sockaddr: object) -> DatagramAddr:
 def parse_sockaddr(text: str) -> Sockaddr:
     """Read back what ``str()`` of an address gives: ``tcp:1.2.3.4:80``, ``udp:[::1]:53``, ``unix:/path``.
 
-    Raises `ValueError` naming the text if it is not one of these forms.
+    Raises `ValueError` naming the text if it is not one of these forms,
+    `TypeError` if it is not a str.
     """
+    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        raise TypeError(f"eio.net.parse_sockaddr: text must be a str, got {type(text).__name__}")
+    text = str.__str__(text)  # a plain str: no subclass's partition or isdigit decides
     scheme, sep, rest = text.partition(":")
     if sep and scheme == "unix":
         return Unix(rest)
