@@ -31,6 +31,7 @@ from eio.net import ANY_V4, DatagramBind, ListeningSocket, Sockaddr, StreamAddr,
 from ._action import Action
 from ._handler import Handler
 from .flow import MockFlow, attach_to_switch
+from .loopback import reset
 
 __all__ = [
     "MockListeningSocket",
@@ -43,6 +44,7 @@ __all__ = [
     "on_getaddrinfo",
     "on_getnameinfo",
     "on_listen",
+    "reset",
 ]
 
 
