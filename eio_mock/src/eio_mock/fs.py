@@ -405,6 +405,14 @@ class MemFs:
         """Create the directory ``path`` (``perm`` less the umask)."""
         self.mkdir_at(None, path, perm, path)
 
+    def rmdir(self, path: str) -> None:
+        """Remove the empty directory ``path``."""
+        self.remove_at(None, path, True, path)
+
+    def unlink(self, path: str) -> None:
+        """Remove the (non-directory) entry ``path``."""
+        self.remove_at(None, path, False, path)
+
     def symlink(self, target: str, path: str) -> None:
         """Create the symlink ``path`` pointing at ``target`` (`os.symlink`'s argument order)."""
         self.symlink_at(None, path, target, path)
