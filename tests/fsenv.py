@@ -82,6 +82,10 @@ class FsEnv(Protocol):
         """Create a symlink ``path`` -> ``target``."""
         ...
 
+    def read_bytes(self, path: str) -> bytes:
+        """The contents of a file."""
+        ...
+
 
 class UringFsEnv:
     """The real file system, with the current directory a fresh temporary one."""
@@ -133,6 +137,10 @@ class UringFsEnv:
 
     def symlink(self, target: str, path: str) -> None:
         os.symlink(target, path)
+
+    def read_bytes(self, path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
 
 
 class MockFsEnv:
@@ -186,6 +194,9 @@ class MockFsEnv:
 
     def symlink(self, target: str, path: str) -> None:
         self.files.symlink(target, path)
+
+    def read_bytes(self, path: str) -> bytes:
+        return self.files.read_bytes(path)
 
 
 def names() -> list[str]:

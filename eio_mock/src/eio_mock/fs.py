@@ -64,6 +64,19 @@ _MESSAGES: Final = {
 }
 
 
+def _parent_shown(path: str) -> str:
+    """What the OS names when it can't reach ``path``'s parent: the parent (or the path, if it ends in ``.`` or ``..``)."""
+    stripped = path.rstrip("/")
+    if not stripped:
+        return path or "."
+    cut = stripped.rfind("/")
+    if stripped[cut + 1 :] in (".", ".."):
+        return path
+    if cut < 0:
+        return "."
+    return stripped[:cut].rstrip("/") or "/"
+
+
 class Node:
     """One inode: a directory (``entries``), a regular file (``data``) or a symlink (``target``)."""
 
@@ -129,7 +142,9 @@ class MemFs:
         chain.reverse()
         return chain
 
-    def resolve(self, anchor: Node | None, path: str, follow: bool, shown: str) -> tuple[list[Node], str, Node | None]:
+    def resolve(
+        self, anchor: Node | None, path: str, follow: bool, shown: str, walk_shown: str | None = None
+    ) -> tuple[list[Node], str, Node | None]:
         """Walk ``path`` from ``anchor`` (``None``: unconfined, from the current directory).
 
         Returns ``(stack, leaf, node)``: the directories from the anchor (or
@@ -137,7 +152,13 @@ class MemFs:
         component's name, and its node (None if missing). A last component of
         ``.`` or ``..`` (or an empty path) is resolved, so the leaf is ``.``
         and the node the directory itself. ``follow``: follow a final symlink.
+        Errors name ``shown``; those met on the way to the last component
+        name ``walk_shown`` if given (the OS names the parent directory that
+        operations such as ``mkdirat`` first open).
         """
+        final_shown = shown
+        if walk_shown is not None:
+            shown = walk_shown
         sandboxed = anchor is not None
         if sandboxed:
             stack = [anchor]
@@ -198,7 +219,7 @@ class MemFs:
                 continue
             if last:
                 if trailing_slash and child.kind != "directory":
-                    raise _err(errno.ENOTDIR, shown)
+                    raise _err(errno.ENOTDIR, final_shown)
                 return stack, name, child
             stack.append(child)
             i += 1
@@ -235,7 +256,7 @@ class MemFs:
 
     def mkdir_at(self, anchor: Node | None, path: str, perm: int, shown: str) -> None:
         """Create the directory ``path``."""
-        stack, leaf, node = self.resolve(anchor, path, False, shown)
+        stack, leaf, node = self.resolve(anchor, path, False, shown, _parent_shown(path))
         if node is not None:
             raise _err(errno.EEXIST, shown)
         parent = stack[-1]
@@ -244,7 +265,7 @@ class MemFs:
 
     def symlink_at(self, anchor: Node | None, path: str, link_to: str, shown: str) -> None:
         """Create the symlink ``path`` -> ``link_to``."""
-        stack, leaf, node = self.resolve(anchor, path, False, shown)
+        stack, leaf, node = self.resolve(anchor, path, False, shown, _parent_shown(path))
         if node is not None:
             raise _err(errno.EEXIST, shown)
         parent = stack[-1]
@@ -255,7 +276,7 @@ class MemFs:
 
     def remove_at(self, anchor: Node | None, path: str, directory: bool, shown: str) -> None:
         """Remove the entry ``path``: a directory (which must be empty) if ``directory``, else anything else."""
-        stack, leaf, node = self.resolve(anchor, path, False, shown)
+        stack, leaf, node = self.resolve(anchor, path, False, shown, _parent_shown(path))
         if node is None:
             raise _err(errno.ENOENT, shown)
         if leaf == ".":
@@ -334,10 +355,10 @@ class MemFs:
 
     def rename_at(self, old_anchor: Node | None, old: str, new_anchor: Node | None, new: str, shown: str) -> None:
         """Move ``old`` to ``new`` (replacing a file, or an empty directory, that is there)."""
-        old_stack, old_leaf, node = self.resolve(old_anchor, old, False, shown)
+        old_stack, old_leaf, node = self.resolve(old_anchor, old, False, shown, _parent_shown(old))
         if node is None:
             raise _err(errno.ENOENT, shown)
-        new_stack, new_leaf, existing = self.resolve(new_anchor, new, False, shown)
+        new_stack, new_leaf, existing = self.resolve(new_anchor, new, False, new, _parent_shown(new))
         if old_leaf == "." or new_leaf == ".":
             raise _err(errno.EBUSY, shown)
         old_parent, new_parent = old_stack[-1], new_stack[-1]
@@ -370,7 +391,7 @@ class MemFs:
 
     def read_link_at(self, anchor: Node | None, path: str, shown: str) -> str:
         """The target of the symlink ``path``."""
-        _, _, node = self.resolve(anchor, path, False, shown)
+        _, _, node = self.resolve(anchor, path, False, shown, _parent_shown(path))
         if node is None:
             raise _err(errno.ENOENT, shown)
         if node.kind != "symbolic_link":
