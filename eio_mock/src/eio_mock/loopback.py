@@ -30,7 +30,7 @@ from eio import Switch
 from eio._io_errors import from_oserror
 from eio.net import DatagramAddr, DatagramBind, IpAddr, Sockaddr, StreamAddr, Tcp, Udp, Unix
 
-__all__ = ["LoopbackNetwork", "MemDatagramSocket", "MemListeningSocket", "MemStreamSocket", "reset"]
+__all__ = ["LoopbackNetwork", "MemDatagramSocket", "MemListeningSocket", "MemStreamSocket", "SocketClosed", "reset"]
 
 PIPE_CAPACITY: Final = 65536
 _FIRST_PORT: Final = 49152
@@ -44,14 +44,18 @@ def _oserror(code: int, message: str, target: object = None) -> eio.Io:
     return from_oserror(OSError(code, message) if target is None else OSError(code, message, str(target)))
 
 
-def _closed(what: str) -> ValueError:
-    return ValueError(f"I/O operation on closed {what}")
+class SocketClosed(eio.Io):
+    """An operation on a socket of the in-memory network that was closed (or closed while it waited); errno EBADF."""
+
+
+def _closed(op: str, kind: str) -> SocketClosed:
+    return SocketClosed(errno.EBADF, f"{op}: the {kind} is closed")
 
 
 class _Pipe:
     """One direction of a connection: bytes in flight, and what each side has done."""
 
-    __slots__ = ("buf", "send_done", "recv_done", "broken", "changed")
+    __slots__ = ("buf", "send_done", "recv_done", "broken", "changed", "reader_closed", "writer_closed")
 
     def __init__(self) -> None:
         self.buf = bytearray()
@@ -59,10 +63,14 @@ class _Pipe:
         self.recv_done = False  # the reader closed (or shut down) its side: writes fail, reads end
         self.broken = False  # reset: every operation fails
         self.changed = eio.Condition()
+        self.reader_closed = False  # the reading socket was closed: its waiting reads fail
+        self.writer_closed = False  # the writing socket was closed: its waiting writes fail
 
     async def read(self, buf: memoryview) -> int:
         while True:
             eio.fiber.check()
+            if self.reader_closed:
+                raise _closed("read", "stream socket")
             if self.broken:
                 raise _oserror(errno.ECONNRESET, "Connection reset by peer")
             data = self.buf
@@ -83,6 +91,8 @@ class _Pipe:
             return 0
         while True:
             eio.fiber.check()
+            if self.writer_closed:
+                raise _closed("write", "stream socket")
             if self.broken:
                 raise _oserror(errno.ECONNRESET, "Connection reset by peer")
             if self.send_done or self.recv_done:
@@ -116,23 +126,30 @@ class MemStreamSocket:
         self._hook = sw.on_release(self._close_now)
         return self
 
-    def _check(self) -> None:
-        if self._closed:
-            raise _closed("socket")
+    def local_addr(self) -> StreamAddr:
+        """This end's address."""
+        return self.local
+
+    def peer_addr(self) -> StreamAddr:
+        """The other end's address."""
+        return self.peer
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read what the peer sent; `eio.EndOfFile` once it has shut down its sending side."""
-        self._check()
+        if self._closed:
+            raise _closed("read", "stream socket")
         return await self._inbound.read(buf)
 
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Send (as much as fits of) ``bufs``."""
-        self._check()
+        if self._closed:
+            raise _closed("write", "stream socket")
         return await self._outbound.write(bufs)
 
     async def shutdown(self, how: eio.flow.ShutdownCommand, /) -> None:
         """Stop sending (the peer reads the end), receiving, or both."""
-        self._check()
+        if self._closed:
+            raise _closed("shutdown", "stream socket")
         if how in ("send", "all"):
             self._outbound.send_done = True
             self._outbound.changed.broadcast()
@@ -147,9 +164,11 @@ class MemStreamSocket:
         hook, self._hook = self._hook, None
         if hook is not None:
             hook.remove()
-        for pipe, attr in ((self._outbound, "send_done"), (self._inbound, "recv_done")):
-            setattr(pipe, attr, True)
-            pipe.changed.broadcast()
+        out, inb = self._outbound, self._inbound
+        out.send_done = out.writer_closed = True
+        inb.recv_done = inb.reader_closed = True
+        out.changed.broadcast()
+        inb.changed.broadcast()
 
     async def close(self) -> None:
         """Close this end (idempotent): the peer reads the end of the data, and its writes fail."""
@@ -172,10 +191,12 @@ def reset(sock: object) -> None:
 class MemListeningSocket:
     """A listening socket of the in-memory network: an `eio.net.ListeningSocket`."""
 
-    __slots__ = ("_net", "_key", "_addr", "_queue", "_arrived", "_closed", "_hook")
+    __slots__ = ("_net", "_key", "_addr", "_queue", "_arrived", "_closed", "_hook", "_backlog")
 
-    def __init__(self, net: LoopbackNetwork, key: Key, addr: StreamAddr) -> None:
+    def __init__(self, net: LoopbackNetwork, key: Key, addr: StreamAddr, backlog: int) -> None:
         self._net = net
+        # As Linux: backlog + 1 connections wait to be accepted; more wait to connect.
+        self._backlog = max(backlog, 0) + 1
         self._key = key
         self._addr = addr
         self._queue: deque[tuple[MemStreamSocket, StreamAddr]] = deque()
@@ -190,7 +211,13 @@ class MemListeningSocket:
         self._hook = sw.on_release(self._close_now)
         return self
 
-    def _deliver(self, conn: MemStreamSocket, peer: StreamAddr) -> None:
+    async def _deliver(self, conn: MemStreamSocket, peer: StreamAddr) -> None:
+        while len(self._queue) >= self._backlog:
+            if self._closed:
+                raise _oserror(errno.ECONNREFUSED, "Connection refused")
+            await self._arrived.await_no_mutex()
+        if self._closed:
+            raise _oserror(errno.ECONNREFUSED, "Connection refused")
         self._queue.append((conn, peer))
         self._arrived.broadcast()
 
@@ -198,10 +225,11 @@ class MemListeningSocket:
         """Wait for a connection; it is closed when ``sw`` finishes."""
         while True:
             if self._closed:
-                raise _closed("listening socket")
+                raise _closed("accept", "listening socket")
             eio.fiber.check()
             if self._queue:
                 conn, peer = self._queue.popleft()
+                self._arrived.broadcast()  # room for a waiting connect
                 return conn._attach(sw), peer  # pyright: ignore[reportPrivateUsage] - one unit with the socket
             await self._arrived.await_no_mutex()
 
@@ -255,10 +283,16 @@ class MemDatagramSocket:
         self._hook = sw.on_release(self._close_now)
         return self
 
-    def _check(self) -> None:
+    def _check(self, op: str) -> None:
         if self._closed:
-            raise _closed("socket")
+            raise _closed(op, "datagram socket")
         eio.fiber.check()
+
+    def local_addr(self) -> DatagramAddr:
+        """The bound address (binding to a free port first, if not yet bound)."""
+        if isinstance(self._key, tuple) and self._key[0] == "unix-dgram":
+            return Unix(str(self._key[1]))
+        return self._ensure_bound()
 
     def _ensure_bound(self) -> Udp:
         if self._addr is None:
@@ -269,22 +303,22 @@ class MemDatagramSocket:
 
     async def send(self, bufs: Sequence[bytes | memoryview], dst: DatagramAddr | None, /) -> None:
         """Send one message to ``dst``; a message to an address nobody has bound is lost, as UDP's would be."""
-        self._check()
+        self._check("send")
         if dst is None:
             raise _oserror(errno.EDESTADDRREQ, "Destination address required")
-        src = self._ensure_bound()
+        src = self.local_addr()
         target = self._net._datagram_target(dst)  # pyright: ignore[reportPrivateUsage] - one unit
         if target is not None and not target._closed:
             shown: DatagramAddr = src
-            if isinstance(src.ip, ipaddress.IPv4Address) and src.ip.is_unspecified:
-                shown = Udp(_LOCALHOST[0], src.port)
+            if isinstance(src, Udp) and src.ip.is_unspecified:
+                shown = Udp(_LOCALHOST[0] if isinstance(src.ip, ipaddress.IPv4Address) else _LOCALHOST[1], src.port)
             target._queue.append((shown, b"".join(bufs)))
             target._arrived.broadcast()
 
     async def recv(self, buf: memoryview, /) -> tuple[DatagramAddr, int]:
         """Wait for one message; copy what fits of it into ``buf``; return its sender and length copied."""
         while True:
-            self._check()
+            self._check("recv")
             if self._queue:
                 src, data = self._queue.popleft()
                 n = min(len(buf), len(data))
@@ -391,7 +425,7 @@ class LoopbackNetwork:
         else:
             key, port = self._claim("tcp", addr.ip, addr.port, addr)
             bound = Tcp(addr.ip, port)
-        sock = MemListeningSocket(self, key, bound)
+        sock = MemListeningSocket(self, key, bound, backlog)
         self._bound[key] = sock
         return sock._attach(sw)  # pyright: ignore[reportPrivateUsage] - one unit with the socket
 
@@ -417,7 +451,7 @@ class LoopbackNetwork:
         to_server, to_client = _Pipe(), _Pipe()
         client = MemStreamSocket(to_client, to_server, local, target)
         server = MemStreamSocket(to_server, to_client, target, local)
-        found._deliver(server, local)  # pyright: ignore[reportPrivateUsage] - one unit with the socket
+        await found._deliver(server, local)  # pyright: ignore[reportPrivateUsage] - one unit with the socket
         return client._attach(sw)  # pyright: ignore[reportPrivateUsage]
 
     async def datagram_socket(
