@@ -48,9 +48,9 @@ def test_mock_is_never_chosen_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
     reg = _registry(_info("mock", 100, auto=False), _info("uring", 30, reason="kernel too old"))
     with pytest.raises(eio_main.NoBackendAvailable) as err:
         eio_main.choose(registry=reg)
+    hint = eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage] - depends on the platform, tested below
     assert str(err.value) == (
-        "no eio backend can run here (uring: kernel too old); installed: mock, uring. "
-        + eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage] - depends on the platform, tested below
+        f"no eio backend can run here (uring: kernel too old); installed: mock, uring. {hint[0].upper()}{hint[1:]}"
     )
 
 

@@ -155,8 +155,9 @@ def choose(backend: str | None = None, *, registry: Registry | None = None) -> B
             return info
         reasons.append(f"{info.name}: {reason}")
     detail = "; ".join(reasons) if reasons else "no backend that runs by default is installed"
+    hint = _platform_hint()
     raise NoBackendAvailable(
-        f"no eio backend can run here ({detail}); installed: {_installed(registry)}. {_platform_hint()}"
+        f"no eio backend can run here ({detail}); installed: {_installed(registry)}. {hint[0].upper()}{hint[1:]}"
     )
 
 
