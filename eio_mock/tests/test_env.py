@@ -316,3 +316,27 @@ def test_spawn_signal_and_switch_end() -> None:
         return [str(status), str(again), str(await left.await_()), str(p.pid), str(left.pid)]
 
     assert eio_mock.backend.run_full(main) == ["Signaled (SIGTERM)", "Signaled (SIGTERM)", "Signaled (SIGKILL)", "1000", "1001"]
+
+
+def test_a_child_directory_must_be_reachable() -> None:
+    async def where(child: eio_mock.process.Child) -> int:
+        await eio.flow.copy_string(f"in {child.cwd}\n", child.stdout)
+        return 0
+
+    async def main(env: MockEnv) -> list[str]:
+        eio_mock.process.register(env.process_mgr, "pwd", run=where)
+        await (env.cwd / "sub").mkdir()
+        out = await eio.process.parse_out(env.process_mgr, eio.BufRead.take_all, ["pwd"], cwd=env.cwd / "sub")
+        errors = [out.decode()]
+        for bad in (env.cwd / "..", env.cwd / "missing"):
+            try:
+                await eio.process.run(env.process_mgr, ["pwd"], cwd=bad)
+            except eio.Io as ex:
+                errors.append(f"{type(ex).__name__} {ex.__notes__}")
+        return errors
+
+    assert eio_mock.backend.run_full(main) == [
+        "in <cwd:sub>\n",
+        "PermissionDenied ['examining <cwd:..>']",
+        "NotFound ['examining <cwd:missing>']",
+    ]

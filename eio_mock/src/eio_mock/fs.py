@@ -238,7 +238,8 @@ class MemFs:
         if node.perm & 0o300 != 0o300:
             raise _err(errno.EACCES, shown)
 
-    def _touch(self, node: Node) -> None:
+    def touch(self, node: Node) -> None:
+        """Stamp ``node`` as modified now."""
         node.mtime = node.ctime = self.now()
 
     def add(self, parent: Node, name: str, node: Node) -> None:
@@ -246,7 +247,7 @@ class MemFs:
         parent.entries[name] = node
         if node.kind == "directory":
             node.parent = parent
-        self._touch(parent)
+        self.touch(parent)
 
     def new_node(self, kind: FileKind, perm: int) -> Node:
         """A new unlinked inode with ``perm`` less the umask."""
@@ -293,7 +294,7 @@ class MemFs:
         del parent.entries[leaf]
         if directory:
             node.parent = None
-        self._touch(parent)
+        self.touch(parent)
 
     def open_at(self, anchor: Node | None, path: str, write: bool, create: Create, perm: int, shown: str) -> Node:
         """The file to open at ``path``, created (or emptied) as ``create`` says."""
@@ -322,7 +323,7 @@ class MemFs:
             raise _err(errno.EACCES, shown)
         if write and create == "or_truncate" and node.data:
             del node.data[:]
-            self._touch(node)
+            self.touch(node)
         return node
 
     def stat_node(self, node: Node) -> Stat:
@@ -385,7 +386,7 @@ class MemFs:
             elif node.kind == "directory":
                 raise _err(errno.ENOTDIR, shown)
         del old_parent.entries[old_leaf]
-        self._touch(old_parent)
+        self.touch(old_parent)
         self.add(new_parent, new_leaf, node)
         node.ctime = self.now()
 
@@ -413,7 +414,7 @@ class MemFs:
         """Create or replace the file ``path`` with ``data``."""
         node = self.open_at(None, path, True, "or_truncate", perm, path)
         node.data[:] = data
-        self._touch(node)
+        self.touch(node)
 
     def read_bytes(self, path: str) -> bytes:
         """The contents of the file ``path``."""
@@ -540,7 +541,7 @@ class MemFile:
             data.extend(bytes(offset - len(data)))
         data[offset : offset + len(joined)] = joined
         if joined:
-            self._fs._touch(self._node)  # pyright: ignore[reportPrivateUsage] - one unit with MemFs
+            self._fs.touch(self._node)
         return len(joined)
 
     async def single_read(self, buf: memoryview, /) -> int:
@@ -601,7 +602,7 @@ class MemFile:
             del data[length:]
         else:
             data.extend(bytes(length - len(data)))
-        self._fs._touch(self._node)  # pyright: ignore[reportPrivateUsage] - one unit with MemFs
+        self._fs.touch(self._node)
 
     async def read_all(self) -> bytes:
         """Everything from the file position to the end (the fast path `eio.Path.load` uses)."""

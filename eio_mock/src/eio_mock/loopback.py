@@ -34,6 +34,7 @@ __all__ = ["LoopbackNetwork", "MemDatagramSocket", "MemListeningSocket", "MemStr
 
 PIPE_CAPACITY: Final = 65536
 _FIRST_PORT: Final = 49152
+_AF_UNIX: Final[int] = getattr(socket, "AF_UNIX", 1)  # Windows's socket module may lack it; only a tag here
 _SERVICES: Final = {"http": 80, "https": 443, "ftp": 21, "ssh": 22, "smtp": 25, "domain": 53, "ntp": 123}
 _LOCALHOST: Final = (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1"))
 
@@ -467,7 +468,7 @@ class LoopbackNetwork:
             key: Key = ("unix-dgram", addr.path, 0)
             if key in self._bound:
                 raise _oserror(errno.EADDRINUSE, "Address already in use", addr)
-            sock = MemDatagramSocket(self, socket.AF_UNIX)
+            sock = MemDatagramSocket(self, _AF_UNIX)
             self._bound[key] = sock
             sock._key = key  # pyright: ignore[reportPrivateUsage]
             return sock._attach(sw)  # pyright: ignore[reportPrivateUsage]

@@ -22,6 +22,7 @@ and ``Process.signal(n)`` stops it with ``Signaled(n)``. Nothing traces.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import signal as _signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from eio.lowlevel import coroutine_of
 from eio.process import ExecutableNotFound, Exited, ExitStatus, Signaled
 
 __all__ = ["Child", "MockProcess", "MockProcessManager", "register"]
+
+_SIGKILL: int = getattr(_signal, "SIGKILL", 9)  # Windows has no SIGKILL; the status still says "killed"
 
 ChildFn = Callable[["Child"], Awaitable[int | None]]
 """What a scripted program does: ``await fn(child)`` gives its exit code (None: 0)."""
@@ -129,6 +132,9 @@ class MockProcessManager:
         """Start the registered program ``args[0]`` (or ``executable``) as a fiber in ``sw``."""
         eio.fiber.check()
         fn = self._find(executable if executable is not None else args[0])
+        if cwd is not None and (await cwd.stat()).kind != "directory":
+            # As a real spawn: the directory must be reachable through its capability.
+            raise eio.Io(errno.ENOTDIR, "Not a directory", str(cwd))
         proc = MockProcess(next(self._pids), list(args))
         child = Child(
             list(args),
@@ -150,7 +156,7 @@ class MockProcessManager:
                 if isinstance(reason, _Killed):
                     resolver.resolve(Signaled(reason.signum))
                     return
-                resolver.resolve(Signaled(_signal.SIGKILL))
+                resolver.resolve(Signaled(_SIGKILL))
                 raise
             except BaseException as ex:
                 resolver.resolve_error(ex)
