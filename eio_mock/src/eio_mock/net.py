@@ -16,6 +16,9 @@ Names in ``getaddrinfo`` lines are quoted only when needed (``service=''``).
 An operation with no action configured raises
 `eio_mock.NotConfigured`, naming the mock and the operation.
 Sockets that an operation returns are closed when the caller's switch ends.
+
+`reset` breaks a connection of the mock environment's in-memory network
+(`eio_mock.loopback`), which is what ``env.net`` of `eio_mock.backend.run_full` is.
 """
 
 from __future__ import annotations
