@@ -1,4 +1,4 @@
-"""File-system tests: Eio's tests/fs.md (the OS parts), on the io_uring backend.
+"""File-system tests: Eio's tests/fs.md (the OS parts), on the io_uring backend and the mock's in-memory file system.
 
 Each test runs in a fresh temporary directory that is the process's current
 directory (so ``cwd`` is sandboxed to it), with umask 022, and checks that no
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path as StdPath
 from pathlib import PurePosixPath
 from typing import TypeVar
@@ -22,30 +22,9 @@ import eio
 from eio.path import join, split
 
 from conftest import Trace
-
-pytest.importorskip("eio_backend_uring._ring", reason="the io_uring backend is not installed")
-
-from eio_backend_uring._fs import UringFile, cwd_dir, fs_dir  # noqa: E402
-from eio_backend_uring._ring import unavailable_reason  # noqa: E402
-from eio_backend_uring._run import run_plain  # noqa: E402
-
-if unavailable_reason() is not None:
-    pytest.skip(f"io_uring is not usable here: {unavailable_reason()}", allow_module_level=True)
+from fsenv import FsEnv, make, names, uring_unavailable
 
 T = TypeVar("T")
-Main = Callable[[eio.Path, eio.Path], Awaitable[T]]
-
-
-def _open_fds() -> list[str]:
-    return sorted(os.listdir("/proc/self/fd"))
-
-
-def run(fn: Main[T]) -> T:
-    """Run ``fn(cwd, fs)`` on a new io_uring loop; check that no descriptor leaked."""
-    before = _open_fds()
-    result = run_plain(lambda: fn(eio.Path(cwd_dir()), eio.Path(fs_dir())))
-    assert _open_fds() == before
-    return result
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +36,21 @@ def tmp_cwd(tmp_path: StdPath, monkeypatch: pytest.MonkeyPatch) -> Iterator[StdP
         yield tmp_path
     finally:
         os.umask(old)
+
+
+@pytest.fixture(params=names())
+def fsenv(request: pytest.FixtureRequest, tmp_cwd: StdPath) -> FsEnv:
+    """The file system of the backend under test: the real one (io_uring) or the mock's in-memory one."""
+    return make(str(request.param))
+
+
+@pytest.fixture
+def uring_fs(tmp_cwd: StdPath) -> FsEnv:
+    """The real file system, for tests of what only it has (descriptors, /proc, /dev)."""
+    reason = uring_unavailable()
+    if reason is not None:
+        pytest.skip(f"io_uring is not usable here: {reason}")
+    return make("uring")
 
 
 # -- helpers (fs.md's try_* functions) ---------------------------------------------
@@ -179,46 +173,46 @@ async def try_stat(path: eio.Path) -> None:
     eio.traceln(f"{path} -> {a}" if a == b else f"{path} -> {a} / {b}")
 
 
-def chdir(path: str) -> None:
+def chdir(fsenv: FsEnv, path: str) -> None:
     eio.traceln(f"chdir {path!r}")
-    os.chdir(path)
+    fsenv.chdir(path)
 
 
 # -- basic cases, sandboxing, creation modes -------------------------------------------
 
 
-def test_save_and_load(trace: Trace, tmp_cwd: StdPath) -> None:
+def test_save_and_load(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "test-file").save("my-data", create="exclusive", perm=0o666)
         eio.traceln(f"Got {await (cwd / 'test-file').load()!r}")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["Got b'my-data'"]
-    assert oct(os.stat(tmp_cwd / "test-file").st_mode & 0o777) == "0o644"  # 0o666 less the umask
+    assert oct(fsenv.perm("test-file") & 0o777) == "0o644"  # 0o666 less the umask
 
 
 @pytest.mark.parametrize("path", ["../test-file", "/tmp/test-file"])
-def test_sandbox_refuses_leaving_cwd(path: str) -> None:
+def test_sandbox_refuses_leaving_cwd(path: str, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / path).save("my-data", create="exclusive", perm=0o666)
 
     with pytest.raises(eio.fs.PermissionDenied) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.errno == errno.EXDEV
     assert info.value.__notes__ == [f"opening <cwd:{path}>"]
 
 
-def test_exclusive_create_fails_if_exists() -> None:
+def test_exclusive_create_fails_if_exists(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "test-file").save("first-write", create="exclusive", perm=0o666)
         await (cwd / "test-file").save("first-write", create="exclusive", perm=0o666)
 
     with pytest.raises(eio.fs.AlreadyExists) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.__notes__ == ["opening <cwd:test-file>"]
 
 
-def test_create_modes(trace: Trace) -> None:
+def test_create_modes(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         f = cwd / "test-file"
         await f.save("1st-write-original", create="if_missing", perm=0o666)
@@ -231,7 +225,7 @@ def test_create_modes(trace: Trace) -> None:
         await f.save("2nd-write", create="never", append=True)
         eio.traceln(f"append: {await f.load()!r}")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "if_missing: b'2nd-write-original'",
         "or_truncate: b'2nd-write'",
@@ -239,39 +233,39 @@ def test_create_modes(trace: Trace) -> None:
     ]
 
 
-def test_never_create_missing_file() -> None:
+def test_never_create_missing_file(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "test-file").save("1st-write-original", create="never")
 
     with pytest.raises(eio.fs.NotFound) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.__notes__ == ["opening <cwd:test-file>"]
 
 
-def test_bad_create_mode() -> None:
+def test_bad_create_mode(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "x").save("data", create="always")  # pyright: ignore[reportArgumentType] - the error tested
 
     expected = "create must be one of 'never', 'if_missing', 'or_truncate', 'exclusive', not 'always'"
     with pytest.raises(ValueError, match=expected):
-        run(main)
+        fsenv.run(main)
 
 
 # -- mkdir and mkdirs --------------------------------------------------------------------
 
 
-def test_mkdir(trace: Trace) -> None:
+def test_mkdir(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "subdir")
         await try_mkdir(cwd / "subdir/nested")
         await (cwd / "subdir/nested/test-file").save("data", create="exclusive", perm=0o600)
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["mkdir <cwd:subdir> -> ok", "mkdir <cwd:subdir/nested> -> ok"]
-    assert os.stat("subdir").st_mode & 0o777 == 0o700
+    assert fsenv.perm("subdir") & 0o777 == 0o700
 
 
-def test_mkdir_through_symlinks(trace: Trace) -> None:
+def test_mkdir_through_symlinks(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "to-root").symlink(link_to="/")
         await (cwd / "to-subdir").symlink(link_to="subdir")
@@ -283,7 +277,7 @@ def test_mkdir_through_symlinks(trace: Trace) -> None:
         await try_mkdir(cwd / "to-subdir")
         await try_mkdir(cwd / "dangle/foo")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:subdir> -> ok",
         "mkdir <cwd:to-subdir/nested> -> ok",
@@ -292,10 +286,10 @@ def test_mkdir_through_symlinks(trace: Trace) -> None:
         "eio.fs.AlreadyExists, creating directory <cwd:to-subdir>",
         "eio.fs.NotFound, creating directory <cwd:dangle/foo>",
     ]
-    assert os.path.isdir("subdir/nested")
+    assert fsenv.isdir("subdir/nested")
 
 
-def test_mkdirs(trace: Trace) -> None:
+def test_mkdirs(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         nested = cwd / "subdir1" / "subdir2" / "subdir3"
         await try_mkdirs(nested)
@@ -307,7 +301,7 @@ def test_mkdirs(trace: Trace) -> None:
         assert await one_more.is_directory()
         await try_mkdirs(cwd / ".." / "outside")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdirs <cwd:subdir1/subdir2/subdir3> -> ok",
         "mkdirs <cwd:subdir1/subdir2/subdir3/subdir4> -> ok",
@@ -317,7 +311,7 @@ def test_mkdirs(trace: Trace) -> None:
     ]
 
 
-def test_mkdirs_edge_cases(trace: Trace) -> None:
+def test_mkdirs_edge_cases(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdirs(cwd / ".")
         await try_mkdirs(cwd / "././")
@@ -326,7 +320,7 @@ def test_mkdirs_edge_cases(trace: Trace) -> None:
         assert await (cwd / lots_of_slashes).is_directory()
         await try_mkdirs(cwd / "..")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "eio.fs.AlreadyExists, creating directory <cwd:.>",
         "eio.fs.AlreadyExists, creating directory <cwd:././>",
@@ -335,22 +329,22 @@ def test_mkdirs_edge_cases(trace: Trace) -> None:
     ]
 
 
-def test_mkdirs_default_is_exists_ok() -> None:
+def test_mkdirs_default_is_exists_ok(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> bool:
         await (cwd / "a/b").mkdirs()
         await (cwd / "a/b").mkdirs()
         return await (cwd / "a/b").is_directory()
 
-    assert run(main) is True
+    assert fsenv.run(main) is True
 
 
-def test_mkdirs_with_fs() -> None:
+def test_mkdirs_with_fs(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> bool:
         path = fs / "foo/bar"
         await path.mkdirs(perm=0o700)
         return await path.is_directory()
 
-    assert run(main) is True
+    assert fsenv.run(main) is True
 
 
 # -- split and join -------------------------------------------------------------------
@@ -391,8 +385,8 @@ def test_split_join(path: str) -> None:
     assert join(*parts) == path
 
 
-def test_extending_paths() -> None:
-    base = eio.Path(cwd_dir())
+def test_extending_paths(fsenv: FsEnv) -> None:
+    base = fsenv.cwd_path()
     cases = [
         ("foo", "bar"),
         ("foo/", "bar"),
@@ -407,8 +401,8 @@ def test_extending_paths() -> None:
     assert got == ["foo/bar", "foo/bar", "/bar", "foo/", "foo/", "", "bar", "/"]
 
 
-def test_path_split_and_str() -> None:
-    cwd = eio.Path(cwd_dir())
+def test_path_split_and_str(fsenv: FsEnv) -> None:
+    cwd = fsenv.cwd_path()
     parts = (cwd / "a" / "b.txt").split()
     assert parts is not None
     assert (str(parts[0]), parts[1]) == ("<cwd:a>", "b.txt")
@@ -423,7 +417,7 @@ def test_path_split_and_str() -> None:
 # -- unlink, rmdir, rmtree ----------------------------------------------------------------
 
 
-def test_unlink(trace: Trace) -> None:
+def test_unlink(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "subdir").mkdir()
         await (cwd / "to-subdir").symlink(link_to="subdir")
@@ -441,7 +435,7 @@ def test_unlink(trace: Trace) -> None:
         await try_unlink(cwd / "to-subdir/file2")
         await try_read_file(cwd / "subdir/file2")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "read <cwd:file> -> b'data'",
         "read <cwd:subdir/file2> -> b'data2'",
@@ -455,7 +449,7 @@ def test_unlink(trace: Trace) -> None:
     ]
 
 
-def test_unlink_missing_or_out_of_scope(trace: Trace) -> None:
+def test_unlink_missing_or_out_of_scope(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "subdir").mkdir()
         await (cwd / "to-subdir").symlink(link_to="subdir")
@@ -467,7 +461,7 @@ def test_unlink_missing_or_out_of_scope(trace: Trace) -> None:
         await (cwd / "missing").unlink(missing_ok=True)
         eio.traceln("missing_ok: ok")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "eio.fs.NotFound, removing file <cwd:missing>",
         "eio.fs.PermissionDenied, removing file <cwd:../foo>",
@@ -477,7 +471,7 @@ def test_unlink_missing_or_out_of_scope(trace: Trace) -> None:
     ]
 
 
-def test_symlinks_followed_by_reads_not_by_unlink(trace: Trace, tmp_cwd: StdPath) -> None:
+def test_symlinks_followed_by_reads_not_by_unlink(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "dir1")
         file1 = cwd / "dir1" / "file1"
@@ -497,18 +491,18 @@ def test_symlinks_followed_by_reads_not_by_unlink(trace: Trace, tmp_cwd: StdPath
         await try_stat(cwd / "linkroot")
         await try_stat(fs / "linkroot")
         try:
-            chdir("dir1")
+            chdir(fsenv, "dir1")
             await try_read_file(cwd / "file1")
             # Removes the link itself, even though it points outside cwd.
             await (cwd / "link2").unlink()
         finally:
-            chdir("..")
+            chdir(fsenv, "..")
         await try_read_file(file2)
         await (cwd / "link1").unlink()
         await (cwd / "linkdir").unlink()
         await (cwd / "linkroot").unlink()
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:dir1> -> ok",
         "write <cwd:dir1/file1> -> ok",
@@ -526,11 +520,11 @@ def test_symlinks_followed_by_reads_not_by_unlink(trace: Trace, tmp_cwd: StdPath
         "chdir '..'",
         "read <cwd:file2> -> b'data2'",
     ]
-    assert sorted(os.listdir(tmp_cwd)) == ["dir1", "file2"]
-    assert os.listdir(tmp_cwd / "dir1") == ["file1"]
+    assert sorted(fsenv.listdir()) == ["dir1", "file2"]
+    assert fsenv.listdir("dir1") == ["file1"]
 
 
-def test_rmdir(trace: Trace) -> None:
+def test_rmdir(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "subdir").mkdir()
         await (cwd / "to-subdir").symlink(link_to="subdir")
@@ -546,7 +540,7 @@ def test_rmdir(trace: Trace) -> None:
         await try_rmdir(cwd / "to-subdir/d3")
         await try_read_dir(cwd / "subdir/d3")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:d1> -> ok",
         "mkdir <cwd:subdir/d2> -> ok",
@@ -562,7 +556,7 @@ def test_rmdir(trace: Trace) -> None:
     ]
 
 
-def test_rmdir_missing_or_out_of_scope(trace: Trace) -> None:
+def test_rmdir_missing_or_out_of_scope(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "subdir").mkdir()
         await (cwd / "to-subdir").symlink(link_to="subdir")
@@ -572,7 +566,7 @@ def test_rmdir_missing_or_out_of_scope(trace: Trace) -> None:
         await try_rmdir(cwd / "to-subdir/foo")
         await try_rmdir(cwd / "to-root/foo")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "eio.fs.NotFound, removing directory <cwd:missing>",
         "eio.fs.PermissionDenied, removing directory <cwd:../foo>",
@@ -581,7 +575,7 @@ def test_rmdir_missing_or_out_of_scope(trace: Trace) -> None:
     ]
 
 
-def test_rmtree(trace: Trace, tmp_cwd: StdPath) -> None:
+def test_rmtree(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         foo = cwd / "foo"
         await try_mkdirs(foo / "bar" / "baz")
@@ -594,7 +588,7 @@ def test_rmtree(trace: Trace, tmp_cwd: StdPath) -> None:
         eio.traceln("But not without:")
         await try_rmtree(foo, missing_ok=False)
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdirs <cwd:foo/bar/baz> -> ok",
         "write <cwd:foo/bar/file1> -> ok",
@@ -604,13 +598,13 @@ def test_rmtree(trace: Trace, tmp_cwd: StdPath) -> None:
         "But not without:",
         "eio.fs.NotFound, removing file <cwd:foo>",
     ]
-    assert os.listdir(tmp_cwd) == []
+    assert fsenv.listdir() == []
 
 
 # -- subtrees --------------------------------------------------------------------------------
 
 
-def test_subtree_sandbox(trace: Trace) -> None:
+def test_subtree_sandbox(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with eio.Switch.run() as sw:
             await try_mkdir(cwd / "sandbox")
@@ -619,7 +613,7 @@ def test_subtree_sandbox(trace: Trace) -> None:
             await try_mkdir(subdir / "../new-sandbox")
             eio.traceln(f"Got {await (cwd / 'sandbox/test-file').load()!r}")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:sandbox> -> ok",
         "eio.fs.PermissionDenied, creating directory <sandbox:../new-sandbox>",
@@ -627,7 +621,7 @@ def test_subtree_sandbox(trace: Trace) -> None:
     ]
 
 
-def test_open_subtree_cases(trace: Trace) -> None:
+def test_open_subtree_cases(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "foo/bar").mkdirs(perm=0o700)
 
@@ -652,7 +646,7 @@ def test_open_subtree_cases(trace: Trace) -> None:
         await test(cwd / "foo/root/..")
         await test(cwd / "missing")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "open_subtree <cwd:foo/bar> -> OK",
         "eio.fs.PermissionDenied, opening directory <cwd:..>",
@@ -667,25 +661,27 @@ def test_open_subtree_cases(trace: Trace) -> None:
     ]
 
 
-def test_subtree_refuses_symlink_created_later(tmp_cwd: StdPath) -> None:
+def test_subtree_refuses_symlink_created_later(tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     """A symlink made after the subtree was opened (by anyone) can't lead out of it."""
-    (tmp_cwd / "secret.txt").write_text("secret")
-    os.mkdir(tmp_cwd / "box")
+    fsenv.write_bytes("secret.txt", b"secret")
+    fsenv.mkdir("box")
+    # The absolute path of the current directory, as the backend sees it.
+    here = str(tmp_cwd) if fsenv.name == "uring" else "/"
 
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (cwd / "box").open_subtree() as box:
-            os.symlink("../secret.txt", tmp_cwd / "box" / "late")
-            os.symlink(str(tmp_cwd), tmp_cwd / "box" / "abs")
+            fsenv.symlink("../secret.txt", "box/late")
+            fsenv.symlink(here, "box/abs")
             for name in ("late", "abs/secret.txt"):
                 with pytest.raises(eio.fs.PermissionDenied) as info:
                     await (box / name).load()
                 assert info.value.__notes__ == [f"opening <box:{name}>"]
             assert await (box / "late").read_link() == "../secret.txt"
 
-    run(main)
+    fsenv.run(main)
 
 
-def test_subtree_async_with_closes(trace: Trace) -> None:
+def test_subtree_async_with_closes(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "d").mkdir()
         async with (cwd / "d").open_subtree() as d:
@@ -694,11 +690,11 @@ def test_subtree_async_with_closes(trace: Trace) -> None:
         with pytest.raises(ValueError, match=r"^I/O operation on closed directory <d>$"):
             await d.read_dir()
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["<d> ['x']"]
 
 
-def test_use_after_close(trace: Trace) -> None:
+def test_use_after_close(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with eio.Switch.run() as sw:
             closed = await cwd.open_subtree(sw)
@@ -707,25 +703,25 @@ def test_use_after_close(trace: Trace) -> None:
         except ValueError:
             eio.traceln("Got ValueError for closed FD")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["Got ValueError for closed FD"]
 
 
-def test_open_subtree_needs_switch_when_awaited() -> None:
+def test_open_subtree_needs_switch_when_awaited(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await cwd.open_subtree()
 
     with pytest.raises(TypeError, match=r"open_subtree needs a switch to be awaited"):
-        run(main)
+        fsenv.run(main)
 
 
 # -- unconfined access ---------------------------------------------------------------------
 
 
-def test_operations_on_fs_itself(trace: Trace, tmp_cwd: StdPath) -> None:
+def test_operations_on_fs_itself(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (fs / "foo").mkdir(perm=0o700)
-        os.chdir("foo")
+        fsenv.chdir("foo")
         try:
             await try_mkdir(fs)
             await try_symlink(fs, link_to="should-fail")
@@ -735,9 +731,9 @@ def test_operations_on_fs_itself(trace: Trace, tmp_cwd: StdPath) -> None:
             async with fs.open_subtree() as confined:
                 await try_stat(confined)
         finally:
-            os.chdir("..")
+            fsenv.chdir("..")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "eio.fs.AlreadyExists, creating directory <fs>",
         "eio.fs.AlreadyExists, creating symlink <fs> -> should-fail",
@@ -748,19 +744,19 @@ def test_operations_on_fs_itself(trace: Trace, tmp_cwd: StdPath) -> None:
     ]
 
 
-def test_fs_reaches_the_parent(trace: Trace, tmp_cwd: StdPath) -> None:
+def test_fs_reaches_the_parent(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "fs-test")
-        chdir("fs-test")
+        chdir(fsenv, "fs-test")
         try:
             await try_mkdir(cwd / "../outside-cwd")
             await try_write_file(cwd / "../test-file", "data", create="exclusive")
             await try_mkdir(fs / "../outside-cwd")
             await try_write_file(fs / "../test-file", "data", create="exclusive")
         finally:
-            chdir("..")
+            chdir(fsenv, "..")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:fs-test> -> ok",
         "chdir 'fs-test'",
@@ -770,10 +766,10 @@ def test_fs_reaches_the_parent(trace: Trace, tmp_cwd: StdPath) -> None:
         "write <fs:../test-file> -> ok",
         "chdir '..'",
     ]
-    assert sorted(os.listdir(tmp_cwd)) == ["fs-test", "outside-cwd", "test-file"]
+    assert sorted(fsenv.listdir()) == ["fs-test", "outside-cwd", "test-file"]
 
 
-def test_read_dir(trace: Trace) -> None:
+def test_read_dir(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "readdir")
         async with (cwd / "readdir").open_subtree() as tmpdir:
@@ -787,7 +783,7 @@ def test_read_dir(trace: Trace) -> None:
             await (cwd / "readdir/link-1").symlink(link_to="test-1")
             await try_read_dir(tmpdir / "link-1")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:readdir> -> ok",
         "mkdir <readdir:test-1> -> ok",
@@ -801,17 +797,18 @@ def test_read_dir(trace: Trace) -> None:
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may read any directory")
-def test_read_dir_permission_from_the_os(trace: Trace, tmp_cwd: StdPath) -> None:
-    os.mkdir(tmp_cwd / "test-no-access", 0)
+def test_read_dir_permission_from_the_os(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
+    if fsenv.name == "uring" and os.geteuid() == 0:
+        pytest.skip("root may read any directory")
+    fsenv.mkdir("test-no-access", 0)
     try:
-        run(lambda cwd, fs: try_read_dir(cwd / "test-no-access"))
+        fsenv.run(lambda cwd, fs: try_read_dir(cwd / "test-no-access"))
     finally:
-        os.chmod(tmp_cwd / "test-no-access", 0o700)
+        fsenv.chmod("test-no-access", 0o700)
     assert trace.lines() == ["eio.fs.PermissionDenied, reading directory <cwd:test-no-access>"]
 
 
-def test_absolute_paths_need_fs(trace: Trace) -> None:
+def test_absolute_paths_need_fs(trace: Trace, uring_fs: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         b = bytearray()
         async with (fs / os.devnull).open_in() as flow:
@@ -822,12 +819,12 @@ def test_absolute_paths_need_fs(trace: Trace) -> None:
             await eio.flow.copy(flow, eio.flow.buffer_sink(b))
 
     with pytest.raises(eio.fs.PermissionDenied) as info:
-        run(main)
+        uring_fs.run(main)
     assert info.value.__notes__ == ["opening <cwd:/dev/null>"]
     assert trace.lines() == ["Read '/dev/null' and got b''", "Trying with cwd instead fails:"]
 
 
-def test_symlinks_and_sandboxing(trace: Trace) -> None:
+def test_symlinks_and_sandboxing(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "hello.txt").save("Hello World!", create="exclusive")
         await try_symlink(cwd / "../world.txt", link_to="hello.txt")
@@ -838,7 +835,7 @@ def test_symlinks_and_sandboxing(trace: Trace) -> None:
         await try_symlink(cwd / "root", link_to="/")
         await try_read_dir(cwd / "root")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "eio.fs.PermissionDenied, creating symlink <cwd:../world.txt> -> hello.txt",
         "eio.fs.PermissionDenied, creating symlink <cwd:/world.txt> -> hello.txt",
@@ -853,7 +850,7 @@ def test_symlinks_and_sandboxing(trace: Trace) -> None:
 # -- rename --------------------------------------------------------------------------------
 
 
-async def _rename_script(t: eio.Path) -> None:
+async def _rename_script(fsenv: FsEnv, t: eio.Path) -> None:
     await try_mkdir(t / "tmp")
     await try_rename(t / "tmp", t / "dir")
     await try_write_file(t / "foo", "FOO", create="exclusive")
@@ -862,15 +859,15 @@ async def _rename_script(t: eio.Path) -> None:
     async with (t / "dir").open_subtree() as d:
         await try_rename(d / "bar", t / "foo")
     await try_read_file(t / "foo")
-    os.chdir("dir")
+    fsenv.chdir("dir")
     try:
         await try_rename(t / "../foo", t / "foo")
     finally:
-        os.chdir("..")
+        fsenv.chdir("..")
 
 
-def test_rename(trace: Trace, tmp_cwd: StdPath) -> None:
-    run(lambda cwd, fs: _rename_script(cwd))
+def test_rename(trace: Trace, tmp_cwd: StdPath, fsenv: FsEnv) -> None:
+    fsenv.run(lambda cwd, fs: _rename_script(fsenv, cwd))
     assert trace.lines() == [
         "mkdir <cwd:tmp> -> ok",
         "rename <cwd:tmp> to <cwd:dir> -> ok",
@@ -882,8 +879,8 @@ def test_rename(trace: Trace, tmp_cwd: StdPath) -> None:
         "eio.fs.PermissionDenied, renaming <cwd:../foo> to <cwd:foo>",
     ]
     # Then unconfined, over what the confined run left.
-    os.rmdir(tmp_cwd / "dir")
-    run(lambda cwd, fs: _rename_script(fs))
+    fsenv.rmdir("dir")
+    fsenv.run(lambda cwd, fs: _rename_script(fsenv, fs))
     assert trace.lines() == [
         "mkdir <fs:tmp> -> ok",
         "rename <fs:tmp> to <fs:dir> -> ok",
@@ -896,14 +893,14 @@ def test_rename(trace: Trace, tmp_cwd: StdPath) -> None:
     ]
 
 
-def test_rename_to_a_foreign_directory_is_refused() -> None:
+def test_rename_to_a_foreign_directory_is_refused(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "a").save("x", create="exclusive")
         foreign = eio.Path(_ForeignDir(), "b")
         await (cwd / "a").rename(foreign)
 
     with pytest.raises(eio.fs.PermissionDenied) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.__notes__ == ["renaming <cwd:a> to <elsewhere:b>"]
 
 
@@ -954,7 +951,7 @@ class _ForeignDir:
 # -- stat ----------------------------------------------------------------------------------------
 
 
-def test_stat_kinds(trace: Trace) -> None:
+def test_stat_kinds(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "stat_subdir")
         assert await (cwd / "stat_subdir").is_directory()
@@ -964,16 +961,9 @@ def test_stat_kinds(trace: Trace) -> None:
         assert not await (cwd / "missing").is_file()
         st = await (cwd / "stat_reg").stat()
         eio.traceln(f"size={st.size} perm={oct(st.perm)} nlink={st.nlink} kind={st.kind}")
-        own = os.stat("stat_reg")
-        assert (st.ino, st.dev, st.uid, st.gid, st.mtime) == (
-            own.st_ino,
-            own.st_dev,
-            own.st_uid,
-            own.st_gid,
-            own.st_mtime_ns / 1e9,
-        )
+        assert (st.ino, st.dev, st.uid, st.gid, st.mtime) == fsenv.ids("stat_reg")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:stat_subdir> -> ok",
         "write <cwd:stat_reg> -> ok",
@@ -981,7 +971,7 @@ def test_stat_kinds(trace: Trace) -> None:
     ]
 
 
-def test_fstatat(trace: Trace) -> None:
+def test_fstatat(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await try_mkdir(cwd / "stat_subdir2")
         await (cwd / "symlink").symlink(link_to="stat_subdir2")
@@ -996,7 +986,7 @@ def test_fstatat(trace: Trace) -> None:
         await try_stat(cwd / "parent-symlink")
         await try_stat(cwd / "missing1" / "missing2")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "mkdir <cwd:stat_subdir2> -> ok",
         "<cwd:stat_subdir2> -> directory",
@@ -1010,16 +1000,16 @@ def test_fstatat(trace: Trace) -> None:
     ]
 
 
-def test_stat_notes() -> None:
+def test_stat_notes(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "missing").stat()
 
     with pytest.raises(eio.fs.NotFound) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.__notes__ == ["examining <cwd:missing>"]
 
 
-def test_read_link(trace: Trace) -> None:
+def test_read_link(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "symlink").symlink(link_to="file")
         await try_read_link(cwd / "symlink")
@@ -1028,7 +1018,7 @@ def test_read_link(trace: Trace) -> None:
         await try_read_link(cwd / "file")
         await try_read_link(cwd / "../unknown")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [
         "read_link <cwd:symlink> -> 'file'",
         "read_link <fs:symlink> -> 'file'",
@@ -1041,7 +1031,7 @@ def test_read_link(trace: Trace) -> None:
 # -- files: pread/pwrite, seek, truncate, sync, lines ------------------------------------------
 
 
-def test_pread_pwrite(trace: Trace) -> None:
+def test_pread_pwrite(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (cwd / "test.txt").open_out(create="exclusive") as file:
             await eio.flow.copy_string("+-!", file)
@@ -1051,11 +1041,11 @@ def test_pread_pwrite(trace: Trace) -> None:
             await eio.file.pread_exact(file, [buf1, buf2], file_offset=1)
             eio.traceln(f" {bytes(buf1)!r}/{bytes(buf2)!r}")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == [" b'-ab'/b'c123'"]
 
 
-def test_pread_at_end(trace: Trace) -> None:
+def test_pread_at_end(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (cwd / "test.txt").open_out(create="or_truncate") as file:
             await eio.flow.copy_string("abc", file)
@@ -1071,11 +1061,11 @@ def test_pread_at_end(trace: Trace) -> None:
                 await eio.file.pread_exact(file, buf, file_offset=1)
             assert bytes(buf[:2]) == b"bc"
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["Read b'abc'", "End-of-file"]
 
 
-def test_seek_truncate_sync(trace: Trace) -> None:
+def test_seek_truncate_sync(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (cwd / "seek-test").open_out(create="if_missing", perm=0o700) as file:
             await eio.file.truncate(file, 10)
@@ -1094,21 +1084,21 @@ def test_seek_truncate_sync(trace: Trace) -> None:
             await eio.flow.read_exact(file, buf)
             assert bytes(buf) == b"\0\0XY\0\0\0\0\0\0"
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["seek from start: 3", "relative seek: 5", "seek from end: 9"]
 
 
-def test_lines(trace: Trace) -> None:
+def test_lines(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "test-data").save("one\ntwo\nthree", create="exclusive")
         async for line in (cwd / "test-data").lines():
             eio.traceln(f"Line: {line.decode()}")
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["Line: one", "Line: two", "Line: three"]
 
 
-def test_lines_left_early_closes_the_file(trace: Trace) -> None:
+def test_lines_left_early_closes_the_file(trace: Trace, fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "test-data").save("one\ntwo\nthree", create="exclusive")
         async with (cwd / "test-data").lines() as lines:
@@ -1121,55 +1111,60 @@ def test_lines_left_early_closes_the_file(trace: Trace) -> None:
         with pytest.raises(StopAsyncIteration):
             await lines.__anext__()
 
-    run(main)
+    fsenv.run(main)
     assert trace.lines() == ["Line: one"]
 
 
-def test_lines_of_missing_file() -> None:
+def test_lines_of_missing_file(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async for _ in (cwd / "missing").lines():
             pass
 
     with pytest.raises(eio.fs.NotFound) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.__notes__ == ["opening <cwd:missing>"]
 
 
-def test_open_in_with_switch_closes_at_switch_end() -> None:
+def test_open_in_with_switch_closes_at_switch_end(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "f").save("data", create="exclusive")
         async with eio.Switch.run() as sw:
             f = await (cwd / "f").open_in(sw)
-            assert isinstance(f, UringFile)
-            fd = f.fileno()
-            assert os.read(fd, 10) == b"data"
+            if fsenv.name == "uring":
+                from eio_backend_uring._fs import UringFile
+
+                assert isinstance(f, UringFile)
+                fd = f.fileno()
+                assert os.read(fd, 10) == b"data"
+            else:
+                assert await eio.flow.read_all(f) == b"data"
         with pytest.raises(ValueError, match=r"^I/O operation on closed file <cwd:f>$"):
             await eio.flow.single_read(f, bytearray(1))
         await f.close()  # idempotent
 
-    run(main)
+    fsenv.run(main)
 
 
-def test_open_in_without_switch_must_be_async_with() -> None:
+def test_open_in_without_switch_must_be_async_with(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await cwd.open_in()
 
     with pytest.raises(TypeError, match=r"^open_in needs a switch to be awaited"):
-        run(main)
+        fsenv.run(main)
 
 
-def test_read_only_file_refuses_writes() -> None:
+def test_read_only_file_refuses_writes(fsenv: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         await (cwd / "f").save("data", create="exclusive")
         async with (cwd / "f").open_in() as f:
             await eio.flow.copy_string("x", f)  # pyright: ignore[reportArgumentType] - an Ro is no Sink
 
     with pytest.raises(eio.Io) as info:
-        run(main)
+        fsenv.run(main)
     assert info.value.errno == errno.EBADF
 
 
-def test_load_larger_and_special_files(tmp_cwd: StdPath) -> None:
+def test_load_larger_and_special_files(tmp_cwd: StdPath, uring_fs: FsEnv) -> None:
     data = bytes(range(256)) * 1000
     (tmp_cwd / "big").write_bytes(data)
 
@@ -1180,6 +1175,8 @@ def test_load_larger_and_special_files(tmp_cwd: StdPath) -> None:
             await eio.file.seek(f, 1000)
             rest = await eio.flow.read_all(f)
         async with (cwd / "big").open_in() as f:
+            from eio_backend_uring._fs import UringFile
+
             assert isinstance(f, UringFile)
             await eio.flow.read_exact(f, bytearray(10))
             after_read = await f.read_all()  # the fast path load uses, from the position
@@ -1188,7 +1185,7 @@ def test_load_larger_and_special_files(tmp_cwd: StdPath) -> None:
             assert await f.read_all() == b""
         return big, status, rest, after_read, after_seek
 
-    big, status, rest, after_read, after_seek = run(main)
+    big, status, rest, after_read, after_seek = uring_fs.run(main)
     assert big == data
     assert status.startswith(b"Name:")
     assert rest == data[1000:]
@@ -1196,18 +1193,20 @@ def test_load_larger_and_special_files(tmp_cwd: StdPath) -> None:
     assert after_seek == data[-5:]
 
 
-def test_fd_interop(trace: Trace) -> None:
+def test_fd_interop(trace: Trace, uring_fs: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (fs / os.devnull).open_in() as flow:
+            from eio_backend_uring._fs import UringFile
+
             assert isinstance(flow, UringFile)
             fd = flow.fileno()
             eio.traceln(f"Read {len(os.read(fd, 10))} bytes from null device")
 
-    run(main)
+    uring_fs.run(main)
     assert trace.lines() == ["Read 0 bytes from null device"]
 
 
-def test_cancelling_while_readable() -> None:
+def test_cancelling_while_readable(uring_fs: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         async with (fs / "/dev/zero").open_out(create="never") as null:
 
@@ -1223,10 +1222,10 @@ def test_cancelling_while_readable() -> None:
             await eio.fiber.both(reader, fail)
 
     with pytest.raises(RuntimeError, match="^Simulated error$"):
-        run(main)
+        uring_fs.run(main)
 
 
-def test_cancelled_open_leaks_nothing() -> None:
+def test_cancelled_open_leaks_nothing(fsenv: FsEnv) -> None:
     """Many opens cancelled at once: every descriptor is closed, whichever way each op ended."""
 
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
@@ -1243,13 +1242,13 @@ def test_cancelled_open_leaks_nothing() -> None:
 
         await eio.fiber.first(opener, stop)
 
-    run(main)
+    fsenv.run(main)
 
 
 # -- native paths --------------------------------------------------------------------------------
 
 
-def test_native(trace: Trace) -> None:
+def test_native(trace: Trace, uring_fs: FsEnv) -> None:
     async def main(cwd: eio.Path, fs: eio.Path) -> None:
         def test(x: eio.Path) -> None:
             eio.traceln(f"{x} -> {x.native()}")
@@ -1273,7 +1272,7 @@ def test_native(trace: Trace) -> None:
             test(sub / "/etc/passwd")
         assert (cwd / "x").native_exn() == "./x"
 
-    run(main)
+    uring_fs.run(main)
     assert trace.lines() == [
         "<fs> -> .",
         "<fs:/> -> /",
@@ -1294,7 +1293,7 @@ def test_native(trace: Trace) -> None:
 # -- the benchmark still runs ----------------------------------------------------------------
 
 
-def test_bench_files_smoke(tmp_cwd: StdPath) -> None:
+def test_bench_files_smoke(tmp_cwd: StdPath, uring_fs: FsEnv) -> None:
     """bench/files.py's eio runs read every file right (no timing checked)."""
     import sys
 

@@ -1,7 +1,10 @@
-"""Eio's tests/network.md, the parts that need a real OS network, on the io_uring backend.
+"""Eio's tests/network.md, the parts that need a network, on the io_uring backend and on the mock's in-memory loopback.
 
-Every test runs on a fresh io_uring loop (`run_plain`) over loopback, and
-checks afterwards that the process holds no more file descriptors than before.
+Every test runs on a fresh loop over loopback (io_uring's ``run_plain`` with a
+real network, or the mock backend with its in-memory network), and checks
+afterwards that the process holds no more file descriptors than before. Tests
+of what only real sockets have (descriptors, socket options, EMFILE, stale
+socket files, domains sharing a socket) run on io_uring alone.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from eio import Switch, fiber
 from eio.net import LOOPBACK_V4, LOOPBACK_V6, StreamAddr, StreamSocket, Tcp, Udp, Unix
 from conftest import Trace
 
-uring = pytest.importorskip("eio_backend_uring")
-if uring.unavailable_reason() is not None:
-    pytest.skip(f"io_uring is unavailable: {uring.unavailable_reason()}", allow_module_level=True)
+import eio_mock
+from eio_backend_uring._net import SocketClosed, UringStreamSocket
+from eio_mock.loopback import MemStreamSocket
 
-from eio_backend_uring._net import SocketClosed, UringNetwork, UringStreamSocket  # noqa: E402
-from eio_backend_uring._run import run_plain  # noqa: E402
+import eio_backend_uring as uring
+
+URING_REASON = uring.unavailable_reason()
+
+NETS = ["mock"] if URING_REASON is not None else ["mock", "uring"]
 
 T = TypeVar("T")
 
@@ -60,14 +66,53 @@ def _has_ipv6() -> bool:
 needs_ipv6 = pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback here")
 
 
-def run(fn: Callable[[UringNetwork, Switch], Awaitable[T]]) -> T:
-    """Eio's ``run``: a fresh loop, a network, a switch."""
+Test = Callable[[eio.net.Network, Switch], Awaitable[T]]
 
-    async def main() -> T:
-        async with Switch.run() as sw:
-            return await fn(UringNetwork(), sw)
 
-    return run_plain(main)
+class NetEnv:
+    """One backend's network: ``run(test)`` is Eio's ``run``, a fresh loop, a network, a switch."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, fn: Test[T]) -> T:
+        if self.name == "uring":
+            from eio_backend_uring._net import UringNetwork
+            from eio_backend_uring._run import run_plain
+
+            async def main() -> T:
+                async with Switch.run() as sw:
+                    return await fn(UringNetwork(), sw)
+
+            return run_plain(main)
+
+        async def mock_main(env: eio_mock.backend.MockEnv) -> T:
+            async with Switch.run() as sw:
+                return await fn(env.net, sw)
+
+        return eio_mock.backend.run_env(mock_main, eio_mock.backend.new_env(echo=False))
+
+    def socket_closed(self) -> type[eio.Io]:
+        """The error for an operation on a closed socket."""
+        if self.name == "uring":
+            from eio_backend_uring._net import SocketClosed
+
+            return SocketClosed
+        return eio_mock.loopback.SocketClosed
+
+
+@pytest.fixture(params=NETS)
+def netenv(request: pytest.FixtureRequest) -> NetEnv:
+    """The network of the backend under test."""
+    return NetEnv(str(request.param))
+
+
+@pytest.fixture
+def uring_net() -> NetEnv:
+    """The real network, for tests of what only real sockets have."""
+    if URING_REASON is not None:
+        pytest.skip(f"io_uring is unavailable: {URING_REASON}")
+    return NetEnv("uring")
 
 
 class GracefulShutdown(Exception):
@@ -81,7 +126,7 @@ async def read_all(flow: StreamSocket) -> bytes:
 # -- Test cases: one connection, on each kind of address -----------------------------
 
 
-async def run_client(sw: Switch, net: UringNetwork, addr: StreamAddr) -> None:
+async def run_client(sw: Switch, net: eio.net.Network, addr: StreamAddr) -> None:
     eio.traceln("Connecting to server...")
     flow = await eio.net.connect(sw, net, addr)
     await eio.flow.copy_string("Hello from client", flow)
@@ -107,8 +152,8 @@ async def run_server(sw: Switch, sock: eio.net.ListeningSocket) -> None:
         await eio.net.accept_fork(sw, sock, handler, on_error=on_error)
 
 
-def check_address(addr: StreamAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def check_address(addr: StreamAddr, trace: Trace, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, addr, reuse_addr=True, backlog=5)
         real = eio.net.listening_addr(server)
 
@@ -120,7 +165,7 @@ def check_address(addr: StreamAddr, trace: Trace) -> None:
         await fiber.both(lambda: run_server(sw, server), client)
 
     with pytest.raises(GracefulShutdown):
-        run(test)
+        netenv.run(test)
     assert trace.lines() == [
         "Connecting to server...",
         "Server accepted connection from client",
@@ -130,38 +175,38 @@ def check_address(addr: StreamAddr, trace: Trace) -> None:
     ]
 
 
-def test_tcp_ipv4(trace: Trace) -> None:
-    check_address(Tcp(LOOPBACK_V4, 0), trace)
+def test_tcp_ipv4(trace: Trace, netenv: NetEnv) -> None:
+    check_address(Tcp(LOOPBACK_V4, 0), trace, netenv)
 
 
 @needs_ipv6
-def test_tcp_ipv6(trace: Trace) -> None:
-    check_address(Tcp(LOOPBACK_V6, 0), trace)
+def test_tcp_ipv6(trace: Trace, netenv: NetEnv) -> None:
+    check_address(Tcp(LOOPBACK_V6, 0), trace, netenv)
 
 
-def test_unix_socket(trace: Trace, tmp_path: Path) -> None:
-    check_address(Unix(tmp_path / "eio-test.sock"), trace)
+def test_unix_socket(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
+    check_address(Unix(tmp_path / "eio-test.sock"), trace, netenv)
 
 
-def test_abstract_unix_socket(trace: Trace, tmp_path: Path) -> None:
-    check_address(Unix(f"\0{tmp_path}/eio-test.sock"), trace)
+def test_abstract_unix_socket(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
+    check_address(Unix(f"\0{tmp_path}/eio-test.sock"), trace, netenv)
 
 
-def test_listening_addr_has_the_real_port() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> StreamAddr:
+def test_listening_addr_has_the_real_port(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> StreamAddr:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
         return eio.net.listening_addr(server)
 
-    real = run(test)
+    real = netenv.run(test)
     assert isinstance(real, Tcp) and real.ip == LOOPBACK_V4 and real.port != 0
 
 
-def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path) -> None:
+def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path, uring_net: NetEnv) -> None:
     path = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
         old.bind(str(path))  # left behind, as by a crashed server
 
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: eio.net.Network, sw: Switch) -> str:
         with pytest.raises(eio.Io) as info:
             await eio.net.listen(sw, net, Unix(path))
         assert info.value.errno == errno.EADDRINUSE
@@ -169,11 +214,11 @@ def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path) -> None:
         server = await eio.net.listen(sw, net, Unix(path), reuse_addr=True)
         return str(eio.net.listening_addr(server))
 
-    assert run(test) == f"unix:{path}"
+    assert uring_net.run(test) == f"unix:{path}"
 
 
-def test_cancelling_the_read(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_cancelling_the_read(trace: Trace, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         shutdown, set_shutdown = eio.Promise[BaseException].create()
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
@@ -208,7 +253,7 @@ def test_cancelling_the_read(trace: Trace) -> None:
 
         await fiber.both(serve, client)
 
-    run(test)
+    netenv.run(test)
     assert trace.lines() == [
         "Connecting to server...",
         "Connection opened - cancelling server's read",
@@ -216,8 +261,8 @@ def test_cancelling_the_read(trace: Trace) -> None:
     ]
 
 
-def test_accept_when_the_switch_is_already_off() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_accept_when_the_switch_is_already_off(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         sw.fail(RuntimeError("Simulated error"))
 
@@ -227,11 +272,11 @@ def test_accept_when_the_switch_is_already_off() -> None:
         await eio.net.accept_fork(sw, server, handler)
 
     with pytest.raises(RuntimeError, match="^Simulated error$"):
-        run(test)
+        netenv.run(test)
 
 
-def test_closing_before_the_handler_returns(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_closing_before_the_handler_returns(trace: Trace, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
 
@@ -251,12 +296,12 @@ def test_closing_before_the_handler_returns(trace: Trace) -> None:
 
         await fiber.both(serve, client)
 
-    run(test)
+    netenv.run(test)
     assert trace.lines() == ["Connecting to server...", "Server got connection", "Client got 'Hi'"]
 
 
-def test_sockets_have_file_descriptors(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_sockets_have_file_descriptors(trace: Trace, uring_net: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         eio.traceln(f"Listening socket has Unix FD: {getattr(server, 'fileno')() >= 0}")
 
@@ -272,7 +317,7 @@ def test_sockets_have_file_descriptors(trace: Trace) -> None:
         eio.traceln(f"Client-side socket has Unix FD: {have_client}")
         eio.traceln(f"Server-side socket has Unix FD: {have_server}")
 
-    run(test)
+    uring_net.run(test)
     assert trace.lines() == [
         "Listening socket has Unix FD: True",
         "Client-side socket has Unix FD: True",
@@ -280,13 +325,13 @@ def test_sockets_have_file_descriptors(trace: Trace) -> None:
     ]
 
 
-def test_peer_addresses() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_peer_addresses(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
 
-        async def client() -> UringStreamSocket:
+        async def client() -> UringStreamSocket | MemStreamSocket:
             flow = await eio.net.connect(sw, net, eio.net.listening_addr(server))
-            assert isinstance(flow, UringStreamSocket)
+            assert isinstance(flow, UringStreamSocket if netenv.name == "uring" else MemStreamSocket)
             return flow
 
         async def accept() -> tuple[StreamSocket, StreamAddr]:
@@ -296,14 +341,14 @@ def test_peer_addresses() -> None:
         assert peer == flow.local_addr()
         assert flow.peer_addr() == eio.net.listening_addr(server)
 
-    run(test)
+    netenv.run(test)
 
 
 # -- Datagrams --------------------------------------------------------------------
 
 
-def check_dgram(ip: eio.net.IpAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[str, str]:
+def check_dgram(ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> tuple[str, str]:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         e2 = getattr(listening, "local_addr")()
         sender = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
@@ -322,7 +367,7 @@ def check_dgram(ip: eio.net.IpAddr, trace: Trace) -> None:
         await fiber.both(receive, send)
         return str(e1), str(e2)
 
-    e1, e2 = run(test)
+    e1, e2 = netenv.run(test)
     assert trace.lines() == [
         f"Waiting to receive data on {e2}",
         f"Sending data from {e1} to {e2}",
@@ -330,20 +375,20 @@ def check_dgram(ip: eio.net.IpAddr, trace: Trace) -> None:
     ]
 
 
-def test_udp_ipv4(trace: Trace) -> None:
-    check_dgram(LOOPBACK_V4, trace)
+def test_udp_ipv4(trace: Trace, netenv: NetEnv) -> None:
+    check_dgram(LOOPBACK_V4, trace, netenv)
 
 
 @needs_ipv6
-def test_udp_ipv6(trace: Trace) -> None:
-    check_dgram(LOOPBACK_V6, trace)
+def test_udp_ipv6(trace: Trace, netenv: NetEnv) -> None:
+    check_dgram(LOOPBACK_V6, trace, netenv)
 
 
 @pytest.mark.parametrize(
     ("kind", "ip"), [("udpv4", LOOPBACK_V4), pytest.param("udpv6", LOOPBACK_V6, marks=needs_ipv6)]
 )
-def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> str:
+def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> str:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         server_addr = getattr(listening, "local_addr")()
 
@@ -361,7 +406,7 @@ def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr
         await fiber.both(receive, send)
         return str(server_addr)
 
-    server_addr = run(test)
+    server_addr = netenv.run(test)
     assert trace.lines() == [
         f"Waiting to receive data on {server_addr}",
         f"Sending data to {server_addr}",
@@ -369,10 +414,10 @@ def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr
     ]
 
 
-def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
+def test_unix_datagrams(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
     """Eio's "read/write on SOCK_DGRAM", with bound Unix datagram sockets."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         a_addr, b_addr = Unix(tmp_path / "a.sock"), Unix(tmp_path / "b.sock")
         a = await eio.net.datagram_socket(sw, net, a_addr)
         b = await eio.net.datagram_socket(sw, net, b_addr)
@@ -396,7 +441,7 @@ def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
         await b.close()
         await b.close()  # closing twice is harmless
 
-    run(test)
+    netenv.run(test)
     a = f"unix:{tmp_path / 'a.sock'}"
     assert trace.lines() == [
         f"Got: 3 bytes: b'foo' from {a}",
@@ -408,8 +453,8 @@ def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
     ]
 
 
-def test_datagram_too_long_for_the_buffer_is_cut() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+def test_datagram_too_long_for_the_buffer_is_cut(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> bytes:
         rx = await eio.net.datagram_socket(sw, net, Udp(LOOPBACK_V4, 0))
         tx = await eio.net.datagram_socket(sw, net, "udpv4")
         await eio.net.send(tx, [b"0123456789"], dst=getattr(rx, "local_addr")())
@@ -417,13 +462,13 @@ def test_datagram_too_long_for_the_buffer_is_cut() -> None:
         _addr, n = await eio.net.recv(rx, buf)
         return bytes(buf[:n])
 
-    assert run(test) == b"0123"
+    assert netenv.run(test) == b"0123"
 
 
 # -- Errors -------------------------------------------------------------------------
 
 
-async def connected_pair(net: UringNetwork, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
+async def connected_pair(net: eio.net.Network, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
     """A client flow and the server's flow for it, over TCP loopback."""
     server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
 
@@ -439,29 +484,31 @@ async def connected_pair(net: UringNetwork, sw: Switch) -> tuple[StreamSocket, S
     return client, served
 
 
-def test_peer_reset_mid_stream() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_peer_reset_mid_stream(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         client, served = await connected_pair(net, sw)
         await eio.flow.copy_string("first part", client)
         buf = bytearray(10)
         await eio.flow.read_exact(served, buf)
         assert bytes(buf) == b"first part"
-        assert isinstance(client, UringStreamSocket)
-        # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if isinstance(client, UringStreamSocket):
+            # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            eio_mock.net.reset(client)  # the in-memory network's way to reset a connection
         await client.close()
         with pytest.raises(eio.net.ConnectionReset) as info:
             await eio.flow.single_read(served, buf)
         assert info.value.errno == errno.ECONNRESET
         assert isinstance(info.value, ConnectionResetError)
 
-    run(test)
+    netenv.run(test)
 
 
-def test_econnreset_peer_closed_without_reading() -> None:
+def test_econnreset_peer_closed_without_reading(netenv: NetEnv) -> None:
     """Eio's ECONNRESET case: the peer closes with our data unread; reading fails."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("foo", a)
         await fiber.yield_()
@@ -470,11 +517,11 @@ def test_econnreset_peer_closed_without_reading() -> None:
             await eio.flow.read_exact(a, bytearray(1))
         eio.traceln("Connection failed (good)")
 
-    run(test)
+    netenv.run(test)
 
 
-def test_epipe_writing_to_a_closed_peer() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_epipe_writing_to_a_closed_peer(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await b.close()
         with pytest.raises(eio.net.ConnectionReset):
@@ -484,11 +531,11 @@ def test_epipe_writing_to_a_closed_peer() -> None:
                 await eio.flow.copy_string("foo", a)
                 await eio.time.sleep(eio.time.MonoClock(), 0.001)
 
-    run(test)
+    netenv.run(test)
 
 
-def test_using_a_closed_flow_is_a_clear_error() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_using_a_closed_flow_is_a_clear_error(uring_net: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
         await client.close()
         await client.close()  # harmless
@@ -501,15 +548,15 @@ def test_using_a_closed_flow_is_a_clear_error() -> None:
         assert isinstance(client, UringStreamSocket)
         assert repr(client) == "<stream socket (closed)>"
 
-    run(test)
+    uring_net.run(test)
 
 
-def test_closing_wakes_a_blocked_reader() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_closing_wakes_a_blocked_reader(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
 
         async def reader() -> None:
-            with pytest.raises(SocketClosed, match="read: the stream socket is closed"):
+            with pytest.raises(netenv.socket_closed(), match="read: the stream socket is closed"):
                 await eio.flow.single_read(client, bytearray(4))
             eio.traceln("reader woken")
 
@@ -518,11 +565,11 @@ def test_closing_wakes_a_blocked_reader() -> None:
 
         await fiber.both(reader, closer)
 
-    run(test)
+    netenv.run(test)
 
 
-def test_connection_refused() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> str:
+def test_connection_refused(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> str:
         # A port nothing listens on: bind one, and close it without listening.
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -535,23 +582,23 @@ def test_connection_refused() -> None:
         assert info.value.__notes__ == [f"connecting to {addr}"]
         return str(addr)
 
-    run(test)
+    netenv.run(test)
 
 
-def test_connecting_to_a_missing_unix_socket(tmp_path: Path) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_connecting_to_a_missing_unix_socket(tmp_path: Path, netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         addr = Unix(tmp_path / "idontexist.sock")
         with pytest.raises(eio.fs.NotFound) as info:
             await eio.net.connect(sw, net, addr)
         assert info.value.__notes__ == [f"connecting to unix:{tmp_path}/idontexist.sock"]
 
-    run(test)
+    netenv.run(test)
 
 
-def test_connect_timeout_on_a_full_backlog() -> None:
+def test_connect_timeout_on_a_full_backlog(netenv: NetEnv) -> None:
     """A client whose SYN is dropped (the accept queue is full) times out."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=0)
         addr = eio.net.listening_addr(server)
         assert isinstance(addr, Tcp)
@@ -580,14 +627,14 @@ def test_connect_timeout_on_a_full_backlog() -> None:
         assert info.value.reason == "timeout"
         assert info.value.__notes__ == [f"connecting to {addr}", f"connecting to '127.0.0.1':{addr.port}"]
 
-    run(test)
+    netenv.run(test)
 
 
 # -- Shutdown and cancellation -------------------------------------------------------
 
 
-def test_shutdown_receive_ends_a_blocked_read() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_shutdown_receive_ends_a_blocked_read(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         a, _b = await connected_pair(net, sw)
 
         async def read() -> None:
@@ -596,11 +643,11 @@ def test_shutdown_receive_ends_a_blocked_read() -> None:
 
         await fiber.both(read, lambda: eio.flow.shutdown(a, "receive"))
 
-    run(test)
+    netenv.run(test)
 
 
-def test_shutdown_send_gives_the_peer_end_of_file() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+def test_shutdown_send_gives_the_peer_end_of_file(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> bytes:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("last words", a)
         await eio.flow.shutdown(a, "send")
@@ -611,11 +658,11 @@ def test_shutdown_send_gives_the_peer_end_of_file() -> None:
         await eio.flow.read_exact(a, buf)
         return got + b"/" + bytes(buf)
 
-    assert run(test) == b"last words/reply"
+    assert netenv.run(test) == b"last words/reply"
 
 
-def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> list[bytes]:
+def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> list[bytes]:
         a, b = await connected_pair(net, sw)
         buf = bytearray(16)
         got: list[bytes] = []
@@ -647,14 +694,14 @@ def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing() -> None:
         rest = await read_all(b)
         return [b"".join(got) + rest]
 
-    assert run(test) == [b"abcdef"]
+    assert netenv.run(test) == [b"abcdef"]
 
 
 # -- Socket options --------------------------------------------------------------------
 
 
-def test_socket_options_on_tcp(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_socket_options_on_tcp(trace: Trace, uring_net: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         client, _ = await connected_pair(net, sw)
         assert isinstance(client, UringStreamSocket)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -669,12 +716,12 @@ def test_socket_options_on_tcp(trace: Trace) -> None:
         assert info.value.errno == errno.ENOPROTOOPT
         assert info.value.__notes__ == [f"setting socket option {socket.SOL_SOCKET}/12345"]
 
-    run(test)
+    uring_net.run(test)
     assert trace.lines() == ["SO_SNDBUF: positive"]
 
 
-def test_socket_options_on_listening_and_datagram_sockets() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[int, int]:
+def test_socket_options_on_listening_and_datagram_sockets(uring_net: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> tuple[int, int]:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True)
         udp = await eio.net.datagram_socket(sw, net, "udpv4")
         getattr(udp, "setsockopt")(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -683,14 +730,14 @@ def test_socket_options_on_listening_and_datagram_sockets() -> None:
             getattr(udp, "getsockopt")(socket.SOL_SOCKET, socket.SO_BROADCAST),
         )
 
-    assert run(test) == (1, 1)
+    assert uring_net.run(test) == (1, 1)
 
 
 # -- Name lookup -------------------------------------------------------------------------
 
 
-def test_getaddrinfo() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_getaddrinfo(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1") == [Tcp("127.0.0.1", 0)]
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1", "80") == [Tcp("127.0.0.1", 80)]
         assert await eio.net.getaddrinfo_datagram(net, "127.0.0.1") == [Udp("127.0.0.1", 0)]
@@ -700,33 +747,33 @@ def test_getaddrinfo() -> None:
         local = await eio.net.getaddrinfo_stream(net, "localhost")
         assert Tcp("127.0.0.1", 0) in local or Tcp("::1", 0) in local
 
-    run(test)
+    netenv.run(test)
 
 
-def test_getaddrinfo_failure() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_getaddrinfo_failure(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         with pytest.raises(eio.net.AddressLookupFailed) as info:
             await eio.net.getaddrinfo(net, "name.invalid.")
         assert isinstance(info.value, socket.gaierror)
         assert info.value.__notes__ == ["looking up 'name.invalid.'"]
 
-    run(test)
+    netenv.run(test)
 
 
-def test_getnameinfo() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[str, str]:
+def test_getnameinfo(netenv: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> tuple[str, str]:
         return await eio.net.getnameinfo(net, Tcp(LOOPBACK_V4, 80))
 
-    assert run(test) == ("localhost", "http")
+    assert netenv.run(test) == ("localhost", "http")
 
 
 # -- run_server on a real socket ------------------------------------------------------
 
 
-def test_run_server_max_connections(trace: Trace) -> None:
+def test_run_server_max_connections(trace: Trace, netenv: NetEnv) -> None:
     """With max_connections=1 the second client is served only once the first is done."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[str].create()
@@ -771,7 +818,7 @@ def test_run_server_max_connections(trace: Trace) -> None:
 
         await fiber.both(serve, clients)
 
-    run(test)
+    netenv.run(test)
     lines = trace.lines()
     assert lines[lines.index("A closing") :] == [
         "A closing",
@@ -784,8 +831,8 @@ def test_run_server_max_connections(trace: Trace) -> None:
     assert lines[: lines.index("A closing")] == ["server: handling A", "A got 'hello A'"]
 
 
-def test_run_server_reports_emfile_and_goes_on(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+def test_run_server_reports_emfile_and_goes_on(trace: Trace, uring_net: NetEnv) -> None:
+    async def test(net: eio.net.Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[None].create()
@@ -824,18 +871,18 @@ def test_run_server_reports_emfile_and_goes_on(trace: Trace) -> None:
         await fiber.both(serve, client)
         assert all(isinstance(e, eio.Io) and e.errno == errno.EMFILE for e in errors)
 
-    run(test)
+    uring_net.run(test)
     assert trace.lines() == [
         "on_error: Io errno=EMFILE notes=['accepting a connection']",
         "client got 'served'",
     ]
 
 
-def test_copy_between_sockets_moves_every_byte() -> None:
+def test_copy_between_sockets_moves_every_byte(netenv: NetEnv) -> None:
     """``eio.flow.copy`` from one socket to another (the sockets' own ``copy``), with partial writes."""
     data = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffers hold
 
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+    async def test(net: eio.net.Network, sw: Switch) -> bytes:
         src_w, src_r = await connected_pair(net, sw)
         dst_w, dst_r = await connected_pair(net, sw)
 
@@ -853,15 +900,15 @@ def test_copy_between_sockets_moves_every_byte() -> None:
         results = await fiber.pair(lambda: fiber.both(produce, relay), consume)
         return results[1]
 
-    assert run(test) == data
+    assert netenv.run(test) == data
 
 
-def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
+def test_closing_a_listening_socket_wakes_an_accept_in_another_domain(uring_net: NetEnv) -> None:
     from eio.lowlevel import ThreadDomainManager
 
     from eio_backend_uring._run import new_loop
 
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: eio.net.Network, sw: Switch) -> str:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
         domains = ThreadDomainManager(lambda: new_loop()[0])
         waiting, waiting_r = eio.Promise[None].create()
@@ -883,7 +930,7 @@ def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
         result, _ = await fiber.pair(lambda: eio.domain_manager.run(domains, accept_in_domain), close_it)
         return result
 
-    assert run(test) == "[Errno 9] accept: the listening socket is closed"
+    assert uring_net.run(test) == "[Errno 9] accept: the listening socket is closed"
     # A domain's thread closes its ring just after handing back its result:
     # let it finish before the descriptors are counted.
     for thread in threading.enumerate():

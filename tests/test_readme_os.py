@@ -2,7 +2,10 @@
 
 Each example runs on the backend `eio_main` picks here (io_uring; every run
 checks ``env.backend_id``), with the environment it gives, and checks that the
-process holds the same file descriptors afterwards as before. Sections
+process holds the same file descriptors afterwards as before; and again,
+unchanged, on the mock backend's whole in-memory environment (files and
+network in memory), where a test looks at files through the mock's file
+system instead of the disk. Sections
 covered elsewhere (test_readme_main, test_readme_fs, test_readme_process,
 test_readme_sync's signals) are not repeated. Where the README's program was
 already written in Python for a mock run, the same function is imported from
@@ -54,8 +57,6 @@ from test_readme_core import CONCURRENT_CACHE_TRACE, PROMISES_TRACE, Failure, co
 from test_readme_mocks import handle_client, run_client, run_server
 from test_readme_sync import ocaml_string, worker_pool_main
 
-if eio_backend_uring.unavailable_reason() is not None:
-    pytest.skip(f"io_uring is not usable here: {eio_backend_uring.unavailable_reason()}", allow_module_level=True)
 
 from eio_backend_uring._net import UringStreamSocket  # noqa: E402
 
@@ -78,18 +79,62 @@ def fds() -> list[str]:
     return sorted(os.listdir("/proc/self/fd"))
 
 
-def run(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``Eio_main.run main``, on io_uring, checking that no descriptor was left open."""
+class Runner:
+    """Runs ``main(env)`` on one backend, and looks at the files of its ``env.cwd`` from outside."""
 
-    async def checked(env: eio.Stdenv) -> T:
-        assert env.backend_id == "uring"
-        return await main(env)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.mock_env = eio_mock.backend.new_env() if name == "mock" else None
 
-    before = fds()
-    try:
-        return eio_main.run(checked)
-    finally:
-        assert fds() == before, "descriptors left open"
+    def __call__(self, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+        """``Eio_main.run main``: on io_uring through `eio_main.run`, checking no descriptor was left open."""
+        if self.mock_env is not None:
+            return eio_mock.backend.run_env(main, self.mock_env)
+
+        async def checked(env: eio.Stdenv) -> T:
+            assert env.backend_id == "uring"
+            return await main(env)
+
+        before = fds()
+        try:
+            return eio_main.run(checked)
+        finally:
+            assert fds() == before, "descriptors left open"
+
+    def read_text(self, name: str) -> str:
+        """The contents of the file ``name`` in the current directory."""
+        if self.mock_env is not None:
+            return self.mock_env.files.read_bytes(name).decode()
+        with open(name) as f:
+            return f.read()
+
+    def write_text(self, name: str, text: str) -> None:
+        """Create the file ``name`` in the current directory."""
+        if self.mock_env is not None:
+            self.mock_env.files.write_bytes(name, text.encode())
+        else:
+            with open(name, "w") as f:
+                f.write(text)
+
+    def perm(self, name: str) -> int:
+        """The permission bits of ``name``."""
+        if self.mock_env is not None:
+            return self.mock_env.files.stat(name).perm
+        return stat.S_IMODE(os.stat(name).st_mode)
+
+    def umask(self) -> int:
+        """The umask new files get."""
+        if self.mock_env is not None:
+            return eio_mock.fs.UMASK
+        umask = os.umask(0)
+        os.umask(umask)
+        return umask
+
+
+@pytest.fixture(params=["mock"] if eio_backend_uring.unavailable_reason() is not None else ["uring", "mock"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    """The backend under test."""
+    return Runner(str(request.param))
 
 
 @pytest.fixture
@@ -115,7 +160,7 @@ def error_lines(ex: BaseException) -> list[str]:
 # -- Cancellation, Racing, Switches -----------------------------------------------------------
 
 
-def test_cancellation(trace: Trace) -> None:
+def test_cancellation(trace: Trace, run: Runner) -> None:
     async def fails() -> None:
         raise Failure("Simulated error")
 
@@ -127,7 +172,7 @@ def test_cancellation(trace: Trace) -> None:
     assert trace.lines() == ["x = 1"]
 
 
-def test_racing(trace: Trace) -> None:
+def test_racing(trace: Trace, run: Runner) -> None:
     async def delayed() -> str:
         eio.traceln("first fiber delayed...")
         await eio.fiber.yield_()
@@ -145,7 +190,7 @@ def test_racing(trace: Trace) -> None:
     assert trace.lines() == ["first fiber delayed...", 'x = "b"']
 
 
-def test_switches(trace: Trace) -> None:
+def test_switches(trace: Trace, run: Runner) -> None:
     async def job(i: int) -> None:
         eio.traceln(f"Job {i} starting")
         await eio.fiber.yield_()
@@ -194,7 +239,7 @@ async def net_main(net: eio.net.Network, addr: eio.net.StreamAddr) -> eio.net.St
         return real
 
 
-def test_client_and_server_over_the_real_network(trace: Trace) -> None:
+def test_client_and_server_over_the_real_network(trace: Trace, run: Runner) -> None:
     async def main(env: eio.Stdenv) -> eio.net.StreamAddr:
         return await net_main(env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0))
 
@@ -206,7 +251,7 @@ def test_client_and_server_over_the_real_network(trace: Trace) -> None:
     assert trace.lines() == README_NET_TRACE
 
 
-def test_accept_fork_serves_one_client_the_same_way(trace: Trace) -> None:
+def test_accept_fork_serves_one_client_the_same_way(trace: Trace, run: Runner) -> None:
     """`run_server` is a loop over `eio.net.accept_fork`; one accept gives the same exchange."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -267,7 +312,7 @@ async def audited_main(env: HasNet) -> None:
         await run_client_with(connect)
 
 
-def test_the_example_needs_only_the_network(trace: Trace) -> None:
+def test_the_example_needs_only_the_network(trace: Trace, run: Runner) -> None:
     """Given an environment that has nothing but ``net``, the program runs just the same."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -277,7 +322,7 @@ def test_the_example_needs_only_the_network(trace: Trace) -> None:
     assert trace.lines() == README_NET_TRACE
 
 
-def test_the_full_environment_is_also_enough(trace: Trace) -> None:
+def test_the_full_environment_is_also_enough(trace: Trace, run: Runner) -> None:
     run(audited_main)
     assert trace.lines() == README_NET_TRACE
 
@@ -301,7 +346,7 @@ CLI_OUTPUT = [
 ]
 
 
-def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixture[str], run: Runner) -> None:
     cli = load_example("cli.py").cli
 
     async def main(env: eio.Stdenv) -> None:
@@ -314,6 +359,7 @@ def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixtu
     assert err.splitlines() == [line for line in CLI_OUTPUT if line.startswith("+")]
 
 
+@pytest.mark.skipif(eio_backend_uring.unavailable_reason() is not None, reason="io_uring is not usable here")
 def test_cli_program_on_the_real_stdin() -> None:
     """examples/cli.py reads its real stdin; stdout and stderr share one pipe, so the order shows."""
     env = {k: v for k, v in os.environ.items() if k != "EIO_BACKEND"}
@@ -334,7 +380,7 @@ def test_cli_program_on_the_real_stdin() -> None:
     assert lines[-1] == "eio.EndOfFile"
 
 
-def test_parsers_combine(trace: Trace) -> None:
+def test_parsers_combine(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         flow = eio.flow.string_source("FROM:Alice\nHello!\n")
         try:
@@ -351,7 +397,7 @@ def test_parsers_combine(trace: Trace) -> None:
 # -- Buffered Writing --------------------------------------------------------------------------
 
 
-def test_three_unbuffered_writes(trace: Trace) -> None:
+def test_three_unbuffered_writes(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await send_response_unbuffered(eio_mock.flow.make("socket"))
 
@@ -363,7 +409,7 @@ def test_three_unbuffered_writes(trace: Trace) -> None:
     ]
 
 
-def test_buffered_writes_combined(trace: Trace) -> None:
+def test_buffered_writes_combined(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await send_response(eio_mock.flow.make("socket"))
 
@@ -395,7 +441,7 @@ class TracedSink:
     ids=["unbuffered", "buffered"],
 )
 def test_writes_to_a_real_socket(
-    send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace
+    send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace, run: Runner
 ) -> None:
     """On a real socket the buffered response is two writes (the first two strings in one), not three."""
 
@@ -422,7 +468,7 @@ async def connect_to(env: eio.Stdenv, port: int) -> None:
         await eio.net.connect(sw, net, eio.net.Tcp(eio.net.LOOPBACK_V4, port))
 
 
-def test_connection_refused_in_full(refusing_port: int) -> None:
+def test_connection_refused_in_full(refusing_port: int, run: Runner) -> None:
     """With the backend part: the OS error is the cause; the context is a note."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -443,7 +489,7 @@ def test_connection_refused_in_full(refusing_port: int) -> None:
     ]
 
 
-def test_connection_refused_without_the_backend_part(refusing_port: int) -> None:
+def test_connection_refused_without_the_backend_part(refusing_port: int, run: Runner) -> None:
     async def main(env: eio.Stdenv) -> None:
         await connect_to(env, refusing_port)
 
@@ -466,7 +512,7 @@ async def get(net: eio.net.Network, host: str, path: str, service: str = "http")
         raise
 
 
-def test_get_adds_the_url_to_a_real_error(refusing_port: int) -> None:
+def test_get_adds_the_url_to_a_real_error(refusing_port: int, run: Runner) -> None:
     async def main(env: eio.Stdenv) -> str:
         return await get(env.net, "127.0.0.1", "index.html", service=str(refusing_port))
 
@@ -494,15 +540,18 @@ async def classify(r: eio.BufRead) -> str:
         return "Some I/O error"
 
 
-def test_a_real_connection_reset_is_a_unix_connection_reset() -> None:
+def test_a_real_connection_reset_is_a_unix_connection_reset(run: Runner) -> None:
     async def main(env: eio.Stdenv) -> str:
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0), backlog=1)
             client = await eio.net.connect(sw, env.net, eio.net.listening_addr(server))
             served, _peer = await eio.net.accept(sw, server)
-            assert isinstance(served, UringStreamSocket)
-            # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
-            served.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            if run.name == "uring":
+                assert isinstance(served, UringStreamSocket)
+                # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
+                served.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                eio_mock.net.reset(served)  # the in-memory network's reset
             await served.close()
             return await classify(eio.BufRead.of_flow(client, max_size=100))
 
@@ -512,7 +561,7 @@ def test_a_real_connection_reset_is_a_unix_connection_reset() -> None:
 # -- Promises, Concurrent Cache, Streams -------------------------------------------------------
 
 
-def test_promises(trace: Trace) -> None:
+def test_promises(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await promises_demo()
 
@@ -520,7 +569,7 @@ def test_promises(trace: Trace) -> None:
     assert trace.lines() == PROMISES_TRACE
 
 
-def test_concurrent_cache(trace: Trace) -> None:
+def test_concurrent_cache(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await concurrent_cache_demo()
 
@@ -528,7 +577,7 @@ def test_concurrent_cache(trace: Trace) -> None:
     assert trace.lines() == CONCURRENT_CACHE_TRACE
 
 
-def test_streams(trace: Trace) -> None:
+def test_streams(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         stream = eio.Stream[int](2)
 
@@ -562,7 +611,7 @@ def test_streams(trace: Trace) -> None:
 # -- Example: Worker Pool ----------------------------------------------------------------------
 
 
-def test_worker_pool_on_the_environments_domains(trace: Trace) -> None:
+def test_worker_pool_on_the_environments_domains(trace: Trace, run: Runner) -> None:
     """``env.domain_mgr`` runs the workers on threads: the order varies, what must happen does."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -605,8 +654,8 @@ class AtomicFile:
             return await self.path.load()
 
 
-def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath) -> None:
-    (tmp_cwd / "data").write_text("the old contents, longer than the new")
+def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath, run: Runner) -> None:
+    run.write_text("data", "the old contents, longer than the new")
 
     async def main(env: eio.Stdenv) -> None:
         t = AtomicFile(env.cwd / "data")
@@ -619,22 +668,20 @@ def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath) -> None:
 
     run(main)
     assert trace.lines() == ['Loaded: "some data"']
-    assert (tmp_cwd / "data").read_text() == "some data"
+    assert run.read_text("data") == "some data"
 
 
-def test_mutex_file_is_created_with_mode_644(tmp_cwd: StdPath) -> None:
+def test_mutex_file_is_created_with_mode_644(tmp_cwd: StdPath, run: Runner) -> None:
     async def main(env: eio.Stdenv) -> bytes:
         t = AtomicFile(env.cwd / "data")
         await t.save("some data")
         return await t.load()
 
-    umask = os.umask(0)
-    os.umask(umask)
     assert run(main) == b"some data"
-    assert stat.S_IMODE((tmp_cwd / "data").stat().st_mode) == 0o644 & ~umask
+    assert run.perm("data") == 0o644 & ~run.umask()
 
 
-def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath) -> None:
+def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath, run: Runner) -> None:
     """``protect=True``: the save finishes even though its fiber is cancelled during it."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -647,13 +694,13 @@ def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath) -> None:
 
     with pytest.raises(Failure, match="^cancel the save$"):
         run(main)
-    assert (tmp_cwd / "data").read_text() == "some data"
+    assert run.read_text("data") == "some data"
 
 
 # -- Provider Interfaces -----------------------------------------------------------------------
 
 
-def test_provider_interface_zero(trace: Trace) -> None:
+def test_provider_interface_zero(trace: Trace, run: Runner) -> None:
     async def main(_env: eio.Stdenv) -> None:
         r = eio.BufRead.of_flow(Zero(), max_size=100)
         eio.traceln(f"Got: {await r.take(4)!r}")
@@ -673,7 +720,7 @@ def fib(n: int) -> int:
     return a
 
 
-def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace) -> None:
+def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace, run: Runner) -> None:
     """"Domainslib": work runs on a pool the loop doesn't own; a promise brings the result back."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
 
@@ -705,7 +752,7 @@ def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace) -> None:
     assert sorted(trace.lines()) == ["fib 10 = 55", "fib 30 = 832040"]
 
 
-def test_a_foreign_thread_and_an_eio_program_wait_for_each_other() -> None:
+def test_a_foreign_thread_and_an_eio_program_wait_for_each_other(run: Runner) -> None:
     """"kcas": a raw thread waits for x, then sets y; the eio program sets x, then waits for y."""
     x = 0
     x_set = threading.Event()

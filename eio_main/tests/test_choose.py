@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import eio
 import eio_main
 from eio.lowlevel import BackendInfo
 from eio_main._registry import Registry, discover
@@ -47,9 +48,9 @@ def test_mock_is_never_chosen_by_default(monkeypatch: pytest.MonkeyPatch) -> Non
     reg = _registry(_info("mock", 100, auto=False), _info("uring", 30, reason="kernel too old"))
     with pytest.raises(eio_main.NoBackendAvailable) as err:
         eio_main.choose(registry=reg)
+    hint = eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage] - depends on the platform, tested below
     assert str(err.value) == (
-        "no eio backend can run here (uring: kernel too old); installed: mock, uring. "
-        "Install one, e.g. pip install eio-backend-trio"
+        f"no eio backend can run here (uring: kernel too old); installed: mock, uring. {hint[0].upper()}{hint[1:]}"
     )
 
 
@@ -60,7 +61,8 @@ def test_forced_backend_missing_names_what_is_installed(monkeypatch: pytest.Monk
         eio_main.choose(registry=reg)
     assert str(err.value) == (
         "eio backend 'trio' was asked for but is not installed (installed: mock); "
-        "install it with: pip install eio-backend-trio"
+        "eio-backend-trio is not released yet; "
+        + eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage]
     )
 
 
@@ -72,7 +74,67 @@ def test_forced_backend_never_falls_back() -> None:
 
 
 def test_run_with_mock_by_name() -> None:
-    async def main(env: Any) -> str:
-        return str(env.backend_id)
+    async def main(env: eio.Stdenv) -> str:
+        return env.backend_id
 
     assert eio_main.run(main, backend="mock") == "mock"
+
+
+def test_hint_for_a_typo_names_close_known_backends() -> None:
+    assert eio_main.install_hint("urng") == (
+        "no backend is called 'urng'; did you mean 'uring'? (known backends: asyncio, mock, trio, uring, windows)"
+    )
+    assert eio_main.install_hint("nonsense") == (
+        "no backend is called 'nonsense' (known backends: asyncio, mock, trio, uring, windows)"
+    )
+
+
+def test_hint_for_a_released_backend_installs_it_with_eio_main() -> None:
+    assert eio_main.install_hint("uring") == 'install it with: pip install "eio-main[uring]"'
+    assert eio_main.install_hint("mock") == 'install it with: pip install "eio-main[mock]"'
+
+
+def test_hint_for_an_unreleased_backend_names_the_platform_one() -> None:
+    assert eio_main.install_hint("windows", platform="linux") == (
+        'eio-backend-windows is not released yet; install the backend for this platform with: pip install "eio-main[uring]"'
+    )
+    assert eio_main.install_hint("trio", platform="win32") == (
+        "eio-backend-trio is not released yet; no backend for win32 is released yet; the in-memory mock backend "
+        'runs anywhere: pip install "eio-main[mock]", then EIO_BACKEND=mock'
+    )
+
+
+def test_hints_name_only_released_distributions() -> None:
+    """Every distribution a hint may name is a member of this workspace (so it exists)."""
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    members = {
+        tomllib.loads(p.read_text())["project"]["name"] for p in root.glob("*/pyproject.toml")
+    }
+    released = {b.distribution for b in eio_main.BACKENDS.values() if b.released}
+    assert released <= members
+    extras = tomllib.loads((root / "eio_main" / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {name: deps for name, deps in extras.items()} == {
+        b.name: [b.distribution] for b in eio_main.BACKENDS.values() if b.released
+    }
+
+
+def test_a_backend_handing_an_incomplete_environment_is_caught() -> None:
+    class Partial:
+        backend_id = "partial"
+
+    def run_partial(main: Callable[[Any], Awaitable[Any]]) -> Any:
+        import eio_mock
+
+        return eio_mock.backend.run(lambda: main(Partial()))
+
+    reg = _registry(BackendInfo("partial", 1, run_partial, lambda: None, "eio-backend-partial"))
+
+    async def main(env: eio.Stdenv) -> str:
+        return env.backend_id
+
+    info = eio_main.choose("partial", registry=reg)
+    with pytest.raises(eio_main.IncompleteEnvironment, match=r"^the 'partial' backend \(eio-backend-partial\) gave main an environment without stdin, stdout"):
+        info.run(eio_main._checked(info, main))  # pyright: ignore[reportPrivateUsage] - what run does

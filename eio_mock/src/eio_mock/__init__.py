@@ -1,6 +1,7 @@
-"""Deterministic mock backend for eio, with mock clocks, flows, network and domain manager."""
+"""Deterministic mock backend for eio: a whole standard environment in memory, and mock clocks, flows, network, domain manager."""
 
-from . import backend, clock, domain_manager, flow, net
+from . import backend, clock, domain_manager, flow, fs, loopback, net, process, stdio
+from .stdio import output
 from ._action import Action, Await, Raise, Return, Run, YieldThen
 from ._handler import Handler, NotConfigured
 from ._poller import DeadlockDetected
@@ -19,5 +20,10 @@ __all__ = [
     "clock",
     "domain_manager",
     "flow",
+    "fs",
+    "loopback",
     "net",
+    "output",
+    "process",
+    "stdio",
 ]

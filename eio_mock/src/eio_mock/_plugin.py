@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eio.lowlevel import BackendInfo, BackendRegistry
 
-from .backend import run, run_full
+from .backend import run, run_process
 
 
 def _always_available() -> str | None:
@@ -17,7 +17,7 @@ def eio_register_backends(registry: BackendRegistry) -> None:
         BackendInfo(
             name="mock",
             priority=0,
-            run=run_full,
+            run=run_process,
             unavailable_reason=_always_available,
             distribution="eio-mock",
             auto=False,

@@ -16,6 +16,9 @@ Names in ``getaddrinfo`` lines are quoted only when needed (``service=''``).
 An operation with no action configured raises
 `eio_mock.NotConfigured`, naming the mock and the operation.
 Sockets that an operation returns are closed when the caller's switch ends.
+
+`reset` breaks a connection of the mock environment's in-memory network
+(`eio_mock.loopback`), which is what ``env.net`` of `eio_mock.backend.run_full` is.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from eio.net import ANY_V4, DatagramBind, ListeningSocket, Sockaddr, StreamAddr,
 from ._action import Action
 from ._handler import Handler
 from .flow import MockFlow, attach_to_switch
+from .loopback import reset
 
 __all__ = [
     "MockListeningSocket",
@@ -43,6 +47,7 @@ __all__ = [
     "on_getaddrinfo",
     "on_getnameinfo",
     "on_listen",
+    "reset",
 ]
 
 
