@@ -99,14 +99,31 @@ class Fd:
         """Wait, holding a use, until the descriptor may be writable; `eio.ResourceClosed` if closed meanwhile."""
         await self._wait(False, what)
 
+    def add_waiter(self, loop: Loop) -> None:
+        """A fiber of ``loop`` is about to wait on the descriptor (`close` will wake it there).
+
+        For a backend's own waits (a ring receive); check `closed` after calling this.
+        """
+        with self._lock:
+            waiting = self._waiting
+            waiting[loop] = waiting.get(loop, 0) + 1
+
+    def remove_waiter(self, loop: Loop) -> None:
+        """The wait announced by `add_waiter` is over."""
+        with self._lock:
+            waiting = self._waiting
+            n = waiting[loop] - 1
+            if n:
+                waiting[loop] = n
+            else:
+                del waiting[loop]
+
     async def _wait(self, readable: bool, what: str) -> None:
         loop = current_loop()
         poller = readiness_poller()
-        waiting = self._waiting
         # Registered before the check: a close in another domain either sees
         # this loop (and wakes us) or is seen by the check.
-        with self._lock:
-            waiting[loop] = waiting.get(loop, 0) + 1
+        self.add_waiter(loop)
         try:
             if self._closing:
                 raise self.closed_error(what)
@@ -117,12 +134,7 @@ class Fd:
         except ResourceClosed:
             raise self.closed_error(what) from None
         finally:
-            with self._lock:
-                n = waiting[loop] - 1
-                if n:
-                    waiting[loop] = n
-                else:
-                    del waiting[loop]
+            self.remove_waiter(loop)
         if self._closing:
             raise self.closed_error(what)
 
