@@ -163,46 +163,57 @@ class UnixStreamSocket(UnixSocket):
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at least one byte into ``buf``; `eio.EndOfFile` once the peer shut down its side."""
-        check_cancelled()
-        fd = self._fd
-        fd.use("read")
+        cc = current_fiber().cc  # `check_cancelled`, inlined
+        if cc.state != ON:
+            cc.check()
+        holder = self._fd
+        users = holder.users  # `holder.use()`, inlined (see `Fd`)
+        users.append(None)
         try:
+            if holder.closing:
+                raise holder.closed_error("read")
             while True:
                 try:
                     n = self._recv_into(buf)
                     break
                 except BlockingIOError:
-                    await fd.wait_readable("read")
+                    await holder.wait_readable("read")
                 except OSError as ex:
                     raise self._error(ex, "read") from ex
         finally:
-            fd.unuse()
+            users.pop()  # `holder.unuse()`, inlined
+            if holder.closing and not users:
+                holder.release()
         if n:
             return n
         raise EndOfFile()
 
-    def _try_write(self, bufs: Sequence[bytes | memoryview]) -> int:
-        if len(bufs) == 1:
-            return self._send(bufs[0], NOSIGNAL)
-        if self._sendmsg is None:
-            return self._send(bufs[0], NOSIGNAL)
-        return self._sendmsg(bufs[:IOV_MAX], (), NOSIGNAL)
-
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Write at least one byte of ``bufs``; return how many were written."""
-        check_cancelled()
-        fd = self._fd
-        fd.use("write")
+        cc = current_fiber().cc  # `check_cancelled`, inlined: this is the hot path
+        if cc.state != ON:
+            cc.check()
+        holder = self._fd
+        users = holder.users  # `holder.use()`, inlined (see `Fd`)
+        users.append(None)
         try:
+            if holder.closing:
+                raise holder.closed_error("write")
             while True:
                 try:
-                    return self._try_write(bufs)
+                    if len(bufs) == 1:
+                        return self._send(bufs[0], NOSIGNAL)
+                    if self._sendmsg is None:
+                        return self._send(bufs[0], NOSIGNAL)
+                    return self._sendmsg(bufs[:IOV_MAX], (), NOSIGNAL)
                 except BlockingIOError:
-                    await fd.wait_writable("write")
+                    await holder.wait_writable("write")
                 except OSError as ex:
                     raise self._error(ex, "write") from ex
         finally:
-            fd.unuse()
+            users.pop()  # `holder.unuse()`, inlined
+            if holder.closing and not users:
+                holder.release()
 
     async def connect_to(self, target: SocketAddress) -> None:
         """Connect this new socket to ``target``; raise the `eio.Io` on failure (a backend may override)."""
