@@ -42,16 +42,9 @@ from eio.lowlevel import run_in_systhread
 from eio.unix import Fd
 
 from ._fd import read_op, uring, write_op
-from ._ring import (
-    AT_EMPTY_PATH,
-    AT_FDCWD,
-    AT_REMOVEDIR,
-    AT_SYMLINK_NOFOLLOW,
-    RESOLVE_BENEATH,
-    RESOLVE_NO_MAGICLINKS,
-    Ring,
-    Statx,
-)
+from ._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
+from ._codecs import Statx
+from ._ring import Ring
 from ._sched import check_cancelled
 
 __all__ = ["UringDir", "UringFile", "cwd_dir", "fs_dir"]

@@ -29,7 +29,7 @@ from eio.lowlevel import ON, NoLoopRunning, current_loop, from_oserror
 from eio.net import SocketAddress
 from eio.unix import ResourceClosed, UnixListeningSocket, UnixNetwork, UnixStreamSocket
 
-from ._ring import encode_sockaddr
+from ._codecs import encode_sockaddr
 from ._sched import Uring, check_cancelled
 
 __all__ = ["SocketClosed", "UringListeningSocket", "UringNetwork", "UringStreamSocket"]
