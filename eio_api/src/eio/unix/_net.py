@@ -58,8 +58,14 @@ __all__ = ["UnixDatagramSocket", "UnixListeningSocket", "UnixNetwork", "UnixSock
 
 NOSIGNAL: Final = getattr(socket, "MSG_NOSIGNAL", 0)  # elsewhere Python ignores SIGPIPE anyway
 # A sendmsg takes at most IOV_MAX buffers; the rest go in the next write.
-IOV_MAX: Final = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 1024
-_HAS_SENDMSG: Final = hasattr(socket.socket, "sendmsg")
+def _iov_max() -> int:
+    if sys.platform != "win32" and "SC_IOV_MAX" in os.sysconf_names:
+        return os.sysconf("SC_IOV_MAX")
+    return 1024
+
+
+IOV_MAX: Final = _iov_max()
+_HAS_SENDMSG: Final = sys.platform != "win32"  # Windows sockets have no sendmsg
 # Accept errors after which the next accept waits ACCEPT_BACKOFF seconds first.
 OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 ACCEPT_BACKOFF: Final = 0.1
@@ -151,7 +157,7 @@ class UnixStreamSocket(UnixSocket):
         # Bound once: the hot paths call these for every read and write.
         self._recv_into = sock.recv_into
         self._send = sock.send
-        self._sendmsg = sock.sendmsg if _HAS_SENDMSG else None
+        self._sendmsg = sock.sendmsg if sys.platform != "win32" else None
 
     def local_addr(self) -> StreamAddr:
         """The socket's own address."""
@@ -333,7 +339,7 @@ class UnixDatagramSocket(UnixSocket):
 
     def _send_now(self, bufs: Sequence[bytes | memoryview], dst: SocketAddress | None) -> None:
         sock = self._sock
-        if not _HAS_SENDMSG:
+        if sys.platform == "win32":
             data = b"".join(bufs)
             if dst is None:
                 sock.send(data)
@@ -399,7 +405,7 @@ class UnixDatagramSocket(UnixSocket):
 def new_socket(family: int, kind: int) -> socket.socket:
     """A new non-blocking, close-on-exec socket (errors as `eio.Io`)."""
     try:
-        if hasattr(socket, "SOCK_NONBLOCK"):
+        if sys.platform == "linux":
             # One system call, and Python knows it is non-blocking.
             return socket.socket(family, kind | socket.SOCK_NONBLOCK)
         sock = socket.socket(family, kind)
