@@ -40,8 +40,8 @@ class Fd:
     __slots__ = ("fd", "label", "users", "waiting", "_closer", "closing", "_hook", "__weakref__")
 
     def __init__(self, fd: int, label: str, *, closer: Callable[[], None] | None = None, owned: bool = True) -> None:
-        self.fd = fd
-        self.label = label
+        self.fd: int = fd
+        self.label: str = label
         if closer is None and owned:
             closer = partial(os.close, fd)
         self._closer: list[Callable[[], None]] = [closer] if closer is not None else []
@@ -50,7 +50,7 @@ class Fd:
         self.users: list[None] = []
         # One entry (its loop) per fiber waiting on the descriptor.
         self.waiting: list[Loop] = []
-        self.closing = False
+        self.closing: bool = False
         self._hook: ReleaseHook | None = None
 
     def __repr__(self) -> str:
