@@ -21,7 +21,6 @@ import select
 import signal
 import socket
 import threading
-from collections.abc import Callable
 from typing import Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
@@ -60,7 +59,7 @@ class Uring:
 
     def __init__(self, entries: int = 256) -> None:
         self.ring = Ring(entries)
-        self._ops: dict[int, Fiber | Callable[[int], None]] = {}
+        self._ops: dict[int, Fiber] = {}
         # Operations asked to cancel, and the error to raise if they were.
         self._cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
@@ -154,11 +153,7 @@ class Uring:
             return
         if user_data >= _CANCEL_BASE:
             return  # a cancel's own completion: the target reports by itself
-        target = self._ops.pop(user_data)
-        if isinstance(target, Fiber):
-            target.wake(res)
-        else:
-            target(res)
+        self._ops.pop(user_data).wake(res)
 
     def next_user_data(self) -> int:
         """A fresh user_data for an operation."""
@@ -234,9 +229,6 @@ class Uring:
                 self._next_cancel += 1
                 self.ring.prep_async_cancel(self._next_cancel, ud)
 
-    def on_complete(self, user_data: int, callback: Callable[[int], None]) -> None:
-        """Call ``callback(res)`` when the operation queued with ``user_data`` completes."""
-        self._ops[user_data] = callback
 
 
 def check_cancelled() -> None:
