@@ -21,7 +21,7 @@ import select
 import signal
 import socket
 import threading
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
 
@@ -237,3 +237,10 @@ def check_cancelled() -> None:
     cc = current_fiber().cc
     if cc.state != ON:
         cc.check()
+
+
+if TYPE_CHECKING:
+    from eio.lowlevel import ReadinessPoller
+
+    # Makes pyright check that the ring is a poller with readiness waits (shared code runs on it).
+    _IS_READINESS_POLLER: type[ReadinessPoller] = Uring
