@@ -44,7 +44,8 @@ def _mode_of(fd: int) -> str:
     try:
         if not os.get_blocking(fd):
             return _NONBLOCKING
-        if stat.S_ISREG(os.fstat(fd).st_mode) or stat.S_ISDIR(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
             return _THREAD
     except OSError:
         return _THREAD  # not open: the first operation reports it
