@@ -1,10 +1,8 @@
-"""Eio's tests/network.md, the parts that need a network, on the io_uring backend and on the mock's in-memory loopback.
+"""Eio's tests/network.md, the parts that need a real OS network, on every OS backend.
 
-Every test runs on a fresh loop over loopback (io_uring's ``run_plain`` with a
-real network, or the mock backend with its in-memory network), and checks
-afterwards that the process holds no more file descriptors than before. Tests
-of what only real sockets have (descriptors, socket options, EMFILE, stale
-socket files, domains sharing a socket) run on io_uring alone.
+Every test runs ``env.net`` of a fresh run of the backend under test over
+loopback, and checks afterwards that the process holds no more file
+descriptors than before.
 """
 
 from __future__ import annotations
@@ -25,17 +23,14 @@ import eio
 import eio.net
 from eio import Switch, fiber
 from eio.net import LOOPBACK_V4, LOOPBACK_V6, StreamAddr, StreamSocket, Tcp, Udp, Unix
+from conftest import run_env
 from conftest import Trace
+from eio import ResourceClosed
+from eio.net import Network
+from eio.unix import UnixStreamSocket
 
-import eio_mock
-from eio_backend_uring._net import SocketClosed, UringStreamSocket
-from eio_mock.loopback import MemStreamSocket
-
-import eio_backend_uring as uring
-
-URING_REASON = uring.unavailable_reason()
-
-NETS = ["mock"] if URING_REASON is not None else ["mock", "uring"]
+if not os.path.isdir("/proc/self/fd"):
+    pytest.skip("counts descriptors in /proc/self/fd", allow_module_level=True)
 
 T = TypeVar("T")
 
@@ -66,53 +61,28 @@ def _has_ipv6() -> bool:
 needs_ipv6 = pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback here")
 
 
-Test = Callable[[eio.net.Network, Switch], Awaitable[T]]
+_backend = ""
+_env: list[eio.Stdenv] = []
 
 
-class NetEnv:
-    """One backend's network: ``run(test)`` is Eio's ``run``, a fresh loop, a network, a switch."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def run(self, fn: Test[T]) -> T:
-        if self.name == "uring":
-            from eio_backend_uring._net import UringNetwork
-            from eio_backend_uring._run import run_plain
-
-            async def main() -> T:
-                async with Switch.run() as sw:
-                    return await fn(UringNetwork(), sw)
-
-            return run_plain(main)
-
-        async def mock_main(env: eio_mock.backend.MockEnv) -> T:
-            async with Switch.run() as sw:
-                return await fn(env.net, sw)
-
-        return eio_mock.backend.run_env(mock_main, eio_mock.backend.new_env(echo=False))
-
-    def socket_closed(self) -> type[eio.Io]:
-        """The error for an operation on a closed socket."""
-        if self.name == "uring":
-            from eio_backend_uring._net import SocketClosed
-
-            return SocketClosed
-        return eio_mock.loopback.SocketClosed
+@pytest.fixture(autouse=True)
+def _on_each_backend(env_backend: str) -> Iterator[None]:
+    """Run every test of this module once per backend, the mock's in-memory network included."""
+    global _backend
+    _backend = env_backend
+    yield
+    _env.clear()
 
 
-@pytest.fixture(params=NETS)
-def netenv(request: pytest.FixtureRequest) -> NetEnv:
-    """The network of the backend under test."""
-    return NetEnv(str(request.param))
+def run(fn: Callable[[Network, Switch], Awaitable[T]]) -> T:
+    """Eio's ``run``: a fresh run of the backend, its network, a switch."""
 
+    async def main(env: eio.Stdenv) -> T:
+        _env[:] = [env]
+        async with Switch.run() as sw:
+            return await fn(env.net, sw)
 
-@pytest.fixture
-def uring_net() -> NetEnv:
-    """The real network, for tests of what only real sockets have."""
-    if URING_REASON is not None:
-        pytest.skip(f"io_uring is unavailable: {URING_REASON}")
-    return NetEnv("uring")
+    return run_env(_backend, main)
 
 
 class GracefulShutdown(Exception):
@@ -126,7 +96,7 @@ async def read_all(flow: StreamSocket) -> bytes:
 # -- Test cases: one connection, on each kind of address -----------------------------
 
 
-async def run_client(sw: Switch, net: eio.net.Network, addr: StreamAddr) -> None:
+async def run_client(sw: Switch, net: Network, addr: StreamAddr) -> None:
     eio.traceln("Connecting to server...")
     flow = await eio.net.connect(sw, net, addr)
     await eio.flow.copy_string("Hello from client", flow)
@@ -152,8 +122,8 @@ async def run_server(sw: Switch, sock: eio.net.ListeningSocket) -> None:
         await eio.net.accept_fork(sw, sock, handler, on_error=on_error)
 
 
-def check_address(addr: StreamAddr, trace: Trace, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def check_address(addr: StreamAddr, trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, addr, reuse_addr=True, backlog=5)
         real = eio.net.listening_addr(server)
 
@@ -165,7 +135,7 @@ def check_address(addr: StreamAddr, trace: Trace, netenv: NetEnv) -> None:
         await fiber.both(lambda: run_server(sw, server), client)
 
     with pytest.raises(GracefulShutdown):
-        netenv.run(test)
+        run(test)
     assert trace.lines() == [
         "Connecting to server...",
         "Server accepted connection from client",
@@ -175,38 +145,39 @@ def check_address(addr: StreamAddr, trace: Trace, netenv: NetEnv) -> None:
     ]
 
 
-def test_tcp_ipv4(trace: Trace, netenv: NetEnv) -> None:
-    check_address(Tcp(LOOPBACK_V4, 0), trace, netenv)
+def test_tcp_ipv4(trace: Trace) -> None:
+    check_address(Tcp(LOOPBACK_V4, 0), trace)
 
 
 @needs_ipv6
-def test_tcp_ipv6(trace: Trace, netenv: NetEnv) -> None:
-    check_address(Tcp(LOOPBACK_V6, 0), trace, netenv)
+def test_tcp_ipv6(trace: Trace) -> None:
+    check_address(Tcp(LOOPBACK_V6, 0), trace)
 
 
-def test_unix_socket(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
-    check_address(Unix(tmp_path / "eio-test.sock"), trace, netenv)
+def test_unix_socket(trace: Trace, tmp_path: Path) -> None:
+    check_address(Unix(tmp_path / "eio-test.sock"), trace)
 
 
-def test_abstract_unix_socket(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
-    check_address(Unix(f"\0{tmp_path}/eio-test.sock"), trace, netenv)
+def test_abstract_unix_socket(trace: Trace, tmp_path: Path) -> None:
+    check_address(Unix(f"\0{tmp_path}/eio-test.sock"), trace)
 
 
-def test_listening_addr_has_the_real_port(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> StreamAddr:
+def test_listening_addr_has_the_real_port() -> None:
+    async def test(net: Network, sw: Switch) -> StreamAddr:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
         return eio.net.listening_addr(server)
 
-    real = netenv.run(test)
+    real = run(test)
     assert isinstance(real, Tcp) and real.ip == LOOPBACK_V4 and real.port != 0
 
 
-def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path, uring_net: NetEnv) -> None:
+@pytest.mark.real_os
+def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path) -> None:
     path = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
         old.bind(str(path))  # left behind, as by a crashed server
 
-    async def test(net: eio.net.Network, sw: Switch) -> str:
+    async def test(net: Network, sw: Switch) -> str:
         with pytest.raises(eio.Io) as info:
             await eio.net.listen(sw, net, Unix(path))
         assert info.value.errno == errno.EADDRINUSE
@@ -214,11 +185,11 @@ def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path, uring_ne
         server = await eio.net.listen(sw, net, Unix(path), reuse_addr=True)
         return str(eio.net.listening_addr(server))
 
-    assert uring_net.run(test) == f"unix:{path}"
+    assert run(test) == f"unix:{path}"
 
 
-def test_cancelling_the_read(trace: Trace, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_cancelling_the_read(trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         shutdown, set_shutdown = eio.Promise[BaseException].create()
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
@@ -253,7 +224,7 @@ def test_cancelling_the_read(trace: Trace, netenv: NetEnv) -> None:
 
         await fiber.both(serve, client)
 
-    netenv.run(test)
+    run(test)
     assert trace.lines() == [
         "Connecting to server...",
         "Connection opened - cancelling server's read",
@@ -261,8 +232,8 @@ def test_cancelling_the_read(trace: Trace, netenv: NetEnv) -> None:
     ]
 
 
-def test_accept_when_the_switch_is_already_off(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_accept_when_the_switch_is_already_off() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         sw.fail(RuntimeError("Simulated error"))
 
@@ -272,11 +243,11 @@ def test_accept_when_the_switch_is_already_off(netenv: NetEnv) -> None:
         await eio.net.accept_fork(sw, server, handler)
 
     with pytest.raises(RuntimeError, match="^Simulated error$"):
-        netenv.run(test)
+        run(test)
 
 
-def test_closing_before_the_handler_returns(trace: Trace, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_closing_before_the_handler_returns(trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
 
@@ -296,28 +267,29 @@ def test_closing_before_the_handler_returns(trace: Trace, netenv: NetEnv) -> Non
 
         await fiber.both(serve, client)
 
-    netenv.run(test)
+    run(test)
     assert trace.lines() == ["Connecting to server...", "Server got connection", "Client got 'Hi'"]
 
 
-def test_sockets_have_file_descriptors(trace: Trace, uring_net: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+@pytest.mark.real_os
+def test_sockets_have_file_descriptors(trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         eio.traceln(f"Listening socket has Unix FD: {getattr(server, 'fileno')() >= 0}")
 
         async def client() -> bool:
             flow = await eio.net.connect(sw, net, eio.net.listening_addr(server))
-            return isinstance(flow, UringStreamSocket) and flow.fileno() >= 0
+            return isinstance(flow, UnixStreamSocket) and flow.fileno() >= 0
 
         async def accept() -> bool:
             flow, _ = await eio.net.accept(sw, server)
-            return isinstance(flow, UringStreamSocket) and flow.fileno() >= 0
+            return isinstance(flow, UnixStreamSocket) and flow.fileno() >= 0
 
         have_client, have_server = await fiber.pair(client, accept)
         eio.traceln(f"Client-side socket has Unix FD: {have_client}")
         eio.traceln(f"Server-side socket has Unix FD: {have_server}")
 
-    uring_net.run(test)
+    run(test)
     assert trace.lines() == [
         "Listening socket has Unix FD: True",
         "Client-side socket has Unix FD: True",
@@ -325,13 +297,14 @@ def test_sockets_have_file_descriptors(trace: Trace, uring_net: NetEnv) -> None:
     ]
 
 
-def test_peer_addresses(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+@pytest.mark.real_os
+def test_peer_addresses() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
 
-        async def client() -> UringStreamSocket | MemStreamSocket:
+        async def client() -> UnixStreamSocket:
             flow = await eio.net.connect(sw, net, eio.net.listening_addr(server))
-            assert isinstance(flow, UringStreamSocket if netenv.name == "uring" else MemStreamSocket)
+            assert isinstance(flow, UnixStreamSocket)
             return flow
 
         async def accept() -> tuple[StreamSocket, StreamAddr]:
@@ -341,14 +314,14 @@ def test_peer_addresses(netenv: NetEnv) -> None:
         assert peer == flow.local_addr()
         assert flow.peer_addr() == eio.net.listening_addr(server)
 
-    netenv.run(test)
+    run(test)
 
 
 # -- Datagrams --------------------------------------------------------------------
 
 
-def check_dgram(ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> tuple[str, str]:
+def check_dgram(ip: eio.net.IpAddr, trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> tuple[str, str]:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         e2 = getattr(listening, "local_addr")()
         sender = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
@@ -367,7 +340,7 @@ def check_dgram(ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
         await fiber.both(receive, send)
         return str(e1), str(e2)
 
-    e1, e2 = netenv.run(test)
+    e1, e2 = run(test)
     assert trace.lines() == [
         f"Waiting to receive data on {e2}",
         f"Sending data from {e1} to {e2}",
@@ -375,20 +348,20 @@ def check_dgram(ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
     ]
 
 
-def test_udp_ipv4(trace: Trace, netenv: NetEnv) -> None:
-    check_dgram(LOOPBACK_V4, trace, netenv)
+def test_udp_ipv4(trace: Trace) -> None:
+    check_dgram(LOOPBACK_V4, trace)
 
 
 @needs_ipv6
-def test_udp_ipv6(trace: Trace, netenv: NetEnv) -> None:
-    check_dgram(LOOPBACK_V6, trace, netenv)
+def test_udp_ipv6(trace: Trace) -> None:
+    check_dgram(LOOPBACK_V6, trace)
 
 
 @pytest.mark.parametrize(
     ("kind", "ip"), [("udpv4", LOOPBACK_V4), pytest.param("udpv6", LOOPBACK_V6, marks=needs_ipv6)]
 )
-def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> str:
+def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> str:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         server_addr = getattr(listening, "local_addr")()
 
@@ -406,7 +379,7 @@ def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr
         await fiber.both(receive, send)
         return str(server_addr)
 
-    server_addr = netenv.run(test)
+    server_addr = run(test)
     assert trace.lines() == [
         f"Waiting to receive data on {server_addr}",
         f"Sending data to {server_addr}",
@@ -414,10 +387,10 @@ def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr
     ]
 
 
-def test_unix_datagrams(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
+def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
     """Eio's "read/write on SOCK_DGRAM", with bound Unix datagram sockets."""
 
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a_addr, b_addr = Unix(tmp_path / "a.sock"), Unix(tmp_path / "b.sock")
         a = await eio.net.datagram_socket(sw, net, a_addr)
         b = await eio.net.datagram_socket(sw, net, b_addr)
@@ -441,7 +414,7 @@ def test_unix_datagrams(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
         await b.close()
         await b.close()  # closing twice is harmless
 
-    netenv.run(test)
+    run(test)
     a = f"unix:{tmp_path / 'a.sock'}"
     assert trace.lines() == [
         f"Got: 3 bytes: b'foo' from {a}",
@@ -453,8 +426,8 @@ def test_unix_datagrams(trace: Trace, tmp_path: Path, netenv: NetEnv) -> None:
     ]
 
 
-def test_datagram_too_long_for_the_buffer_is_cut(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> bytes:
+def test_datagram_too_long_for_the_buffer_is_cut() -> None:
+    async def test(net: Network, sw: Switch) -> bytes:
         rx = await eio.net.datagram_socket(sw, net, Udp(LOOPBACK_V4, 0))
         tx = await eio.net.datagram_socket(sw, net, "udpv4")
         await eio.net.send(tx, [b"0123456789"], dst=getattr(rx, "local_addr")())
@@ -462,13 +435,13 @@ def test_datagram_too_long_for_the_buffer_is_cut(netenv: NetEnv) -> None:
         _addr, n = await eio.net.recv(rx, buf)
         return bytes(buf[:n])
 
-    assert netenv.run(test) == b"0123"
+    assert run(test) == b"0123"
 
 
 # -- Errors -------------------------------------------------------------------------
 
 
-async def connected_pair(net: eio.net.Network, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
+async def connected_pair(net: Network, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
     """A client flow and the server's flow for it, over TCP loopback."""
     server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
 
@@ -484,31 +457,30 @@ async def connected_pair(net: eio.net.Network, sw: Switch) -> tuple[StreamSocket
     return client, served
 
 
-def test_peer_reset_mid_stream(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+@pytest.mark.real_os
+def test_peer_reset_mid_stream() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, served = await connected_pair(net, sw)
         await eio.flow.copy_string("first part", client)
         buf = bytearray(10)
         await eio.flow.read_exact(served, buf)
         assert bytes(buf) == b"first part"
-        if isinstance(client, UringStreamSocket):
-            # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        else:
-            eio_mock.net.reset(client)  # the in-memory network's way to reset a connection
+        assert isinstance(client, UnixStreamSocket)
+        # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         await client.close()
         with pytest.raises(eio.net.ConnectionReset) as info:
             await eio.flow.single_read(served, buf)
         assert info.value.errno == errno.ECONNRESET
         assert isinstance(info.value, ConnectionResetError)
 
-    netenv.run(test)
+    run(test)
 
 
-def test_econnreset_peer_closed_without_reading(netenv: NetEnv) -> None:
+def test_econnreset_peer_closed_without_reading() -> None:
     """Eio's ECONNRESET case: the peer closes with our data unread; reading fails."""
 
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("foo", a)
         await fiber.yield_()
@@ -517,11 +489,11 @@ def test_econnreset_peer_closed_without_reading(netenv: NetEnv) -> None:
             await eio.flow.read_exact(a, bytearray(1))
         eio.traceln("Connection failed (good)")
 
-    netenv.run(test)
+    run(test)
 
 
-def test_epipe_writing_to_a_closed_peer(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_epipe_writing_to_a_closed_peer() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await b.close()
         with pytest.raises(eio.net.ConnectionReset):
@@ -531,32 +503,33 @@ def test_epipe_writing_to_a_closed_peer(netenv: NetEnv) -> None:
                 await eio.flow.copy_string("foo", a)
                 await eio.time.sleep(eio.time.MonoClock(), 0.001)
 
-    netenv.run(test)
+    run(test)
 
 
-def test_using_a_closed_flow_is_a_clear_error(uring_net: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_using_a_closed_flow_is_a_clear_error() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
         await client.close()
         await client.close()  # harmless
-        with pytest.raises(SocketClosed, match=r"^\[Errno 9\] write: the stream socket is closed$"):
+        with pytest.raises(ResourceClosed, match=r"^\[Errno 9\] write: the stream socket is closed$"):
             await eio.flow.copy_string("late", client)
-        with pytest.raises(SocketClosed, match="^\\[Errno 9\\] read: the stream socket is closed$"):
+        with pytest.raises(ResourceClosed, match="^\\[Errno 9\\] read: the stream socket is closed$"):
             await eio.flow.single_read(client, bytearray(4))
-        with pytest.raises(SocketClosed, match="shutdown: the stream socket is closed"):
+        with pytest.raises(ResourceClosed, match="shutdown: the stream socket is closed"):
             await eio.flow.shutdown(client, "send")
-        assert isinstance(client, UringStreamSocket)
-        assert repr(client) == "<stream socket (closed)>"
+        if _backend != "mock":
+            assert isinstance(client, UnixStreamSocket)
+            assert repr(client) == "<stream socket (closed)>"
 
-    uring_net.run(test)
+    run(test)
 
 
-def test_closing_wakes_a_blocked_reader(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_closing_wakes_a_blocked_reader() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
 
         async def reader() -> None:
-            with pytest.raises(netenv.socket_closed(), match="read: the stream socket is closed"):
+            with pytest.raises(ResourceClosed, match="read: the stream socket is closed"):
                 await eio.flow.single_read(client, bytearray(4))
             eio.traceln("reader woken")
 
@@ -565,11 +538,11 @@ def test_closing_wakes_a_blocked_reader(netenv: NetEnv) -> None:
 
         await fiber.both(reader, closer)
 
-    netenv.run(test)
+    run(test)
 
 
-def test_connection_refused(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> str:
+def test_connection_refused() -> None:
+    async def test(net: Network, sw: Switch) -> str:
         # A port nothing listens on: bind one, and close it without listening.
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -582,23 +555,23 @@ def test_connection_refused(netenv: NetEnv) -> None:
         assert info.value.__notes__ == [f"connecting to {addr}"]
         return str(addr)
 
-    netenv.run(test)
+    run(test)
 
 
-def test_connecting_to_a_missing_unix_socket(tmp_path: Path, netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_connecting_to_a_missing_unix_socket(tmp_path: Path) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         addr = Unix(tmp_path / "idontexist.sock")
         with pytest.raises(eio.fs.NotFound) as info:
             await eio.net.connect(sw, net, addr)
         assert info.value.__notes__ == [f"connecting to unix:{tmp_path}/idontexist.sock"]
 
-    netenv.run(test)
+    run(test)
 
 
-def test_connect_timeout_on_a_full_backlog(netenv: NetEnv) -> None:
+def test_connect_timeout_on_a_full_backlog() -> None:
     """A client whose SYN is dropped (the accept queue is full) times out."""
 
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=0)
         addr = eio.net.listening_addr(server)
         assert isinstance(addr, Tcp)
@@ -627,14 +600,14 @@ def test_connect_timeout_on_a_full_backlog(netenv: NetEnv) -> None:
         assert info.value.reason == "timeout"
         assert info.value.__notes__ == [f"connecting to {addr}", f"connecting to '127.0.0.1':{addr.port}"]
 
-    netenv.run(test)
+    run(test)
 
 
 # -- Shutdown and cancellation -------------------------------------------------------
 
 
-def test_shutdown_receive_ends_a_blocked_read(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_shutdown_receive_ends_a_blocked_read() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, _b = await connected_pair(net, sw)
 
         async def read() -> None:
@@ -643,11 +616,11 @@ def test_shutdown_receive_ends_a_blocked_read(netenv: NetEnv) -> None:
 
         await fiber.both(read, lambda: eio.flow.shutdown(a, "receive"))
 
-    netenv.run(test)
+    run(test)
 
 
-def test_shutdown_send_gives_the_peer_end_of_file(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> bytes:
+def test_shutdown_send_gives_the_peer_end_of_file() -> None:
+    async def test(net: Network, sw: Switch) -> bytes:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("last words", a)
         await eio.flow.shutdown(a, "send")
@@ -658,11 +631,11 @@ def test_shutdown_send_gives_the_peer_end_of_file(netenv: NetEnv) -> None:
         await eio.flow.read_exact(a, buf)
         return got + b"/" + bytes(buf)
 
-    assert netenv.run(test) == b"last words/reply"
+    assert run(test) == b"last words/reply"
 
 
-def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> list[bytes]:
+def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing() -> None:
+    async def test(net: Network, sw: Switch) -> list[bytes]:
         a, b = await connected_pair(net, sw)
         buf = bytearray(16)
         got: list[bytes] = []
@@ -694,16 +667,17 @@ def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing(netenv: NetEn
         rest = await read_all(b)
         return [b"".join(got) + rest]
 
-    assert netenv.run(test) == [b"abcdef"]
+    assert run(test) == [b"abcdef"]
 
 
 # -- Socket options --------------------------------------------------------------------
 
 
-def test_socket_options_on_tcp(trace: Trace, uring_net: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+@pytest.mark.real_os
+def test_socket_options_on_tcp(trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _ = await connected_pair(net, sw)
-        assert isinstance(client, UringStreamSocket)
+        assert isinstance(client, UnixStreamSocket)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
         client.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, True)
@@ -716,12 +690,13 @@ def test_socket_options_on_tcp(trace: Trace, uring_net: NetEnv) -> None:
         assert info.value.errno == errno.ENOPROTOOPT
         assert info.value.__notes__ == [f"setting socket option {socket.SOL_SOCKET}/12345"]
 
-    uring_net.run(test)
+    run(test)
     assert trace.lines() == ["SO_SNDBUF: positive"]
 
 
-def test_socket_options_on_listening_and_datagram_sockets(uring_net: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> tuple[int, int]:
+@pytest.mark.real_os
+def test_socket_options_on_listening_and_datagram_sockets() -> None:
+    async def test(net: Network, sw: Switch) -> tuple[int, int]:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True)
         udp = await eio.net.datagram_socket(sw, net, "udpv4")
         getattr(udp, "setsockopt")(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -730,14 +705,14 @@ def test_socket_options_on_listening_and_datagram_sockets(uring_net: NetEnv) -> 
             getattr(udp, "getsockopt")(socket.SOL_SOCKET, socket.SO_BROADCAST),
         )
 
-    assert uring_net.run(test) == (1, 1)
+    assert run(test) == (1, 1)
 
 
 # -- Name lookup -------------------------------------------------------------------------
 
 
-def test_getaddrinfo(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_getaddrinfo() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1") == [Tcp("127.0.0.1", 0)]
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1", "80") == [Tcp("127.0.0.1", 80)]
         assert await eio.net.getaddrinfo_datagram(net, "127.0.0.1") == [Udp("127.0.0.1", 0)]
@@ -747,33 +722,33 @@ def test_getaddrinfo(netenv: NetEnv) -> None:
         local = await eio.net.getaddrinfo_stream(net, "localhost")
         assert Tcp("127.0.0.1", 0) in local or Tcp("::1", 0) in local
 
-    netenv.run(test)
+    run(test)
 
 
-def test_getaddrinfo_failure(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+def test_getaddrinfo_failure() -> None:
+    async def test(net: Network, sw: Switch) -> None:
         with pytest.raises(eio.net.AddressLookupFailed) as info:
             await eio.net.getaddrinfo(net, "name.invalid.")
         assert isinstance(info.value, socket.gaierror)
         assert info.value.__notes__ == ["looking up 'name.invalid.'"]
 
-    netenv.run(test)
+    run(test)
 
 
-def test_getnameinfo(netenv: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> tuple[str, str]:
+def test_getnameinfo() -> None:
+    async def test(net: Network, sw: Switch) -> tuple[str, str]:
         return await eio.net.getnameinfo(net, Tcp(LOOPBACK_V4, 80))
 
-    assert netenv.run(test) == ("localhost", "http")
+    assert run(test) == ("localhost", "http")
 
 
 # -- run_server on a real socket ------------------------------------------------------
 
 
-def test_run_server_max_connections(trace: Trace, netenv: NetEnv) -> None:
+def test_run_server_max_connections(trace: Trace) -> None:
     """With max_connections=1 the second client is served only once the first is done."""
 
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[str].create()
@@ -818,7 +793,7 @@ def test_run_server_max_connections(trace: Trace, netenv: NetEnv) -> None:
 
         await fiber.both(serve, clients)
 
-    netenv.run(test)
+    run(test)
     lines = trace.lines()
     assert lines[lines.index("A closing") :] == [
         "A closing",
@@ -831,8 +806,9 @@ def test_run_server_max_connections(trace: Trace, netenv: NetEnv) -> None:
     assert lines[: lines.index("A closing")] == ["server: handling A", "A got 'hello A'"]
 
 
-def test_run_server_reports_emfile_and_goes_on(trace: Trace, uring_net: NetEnv) -> None:
-    async def test(net: eio.net.Network, sw: Switch) -> None:
+@pytest.mark.real_os
+def test_run_server_reports_emfile_and_goes_on(trace: Trace) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[None].create()
@@ -871,18 +847,18 @@ def test_run_server_reports_emfile_and_goes_on(trace: Trace, uring_net: NetEnv) 
         await fiber.both(serve, client)
         assert all(isinstance(e, eio.Io) and e.errno == errno.EMFILE for e in errors)
 
-    uring_net.run(test)
+    run(test)
     assert trace.lines() == [
         "on_error: Io errno=EMFILE notes=['accepting a connection']",
         "client got 'served'",
     ]
 
 
-def test_copy_between_sockets_moves_every_byte(netenv: NetEnv) -> None:
+def test_copy_between_sockets_moves_every_byte() -> None:
     """``eio.flow.copy`` from one socket to another (the sockets' own ``copy``), with partial writes."""
     data = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffers hold
 
-    async def test(net: eio.net.Network, sw: Switch) -> bytes:
+    async def test(net: Network, sw: Switch) -> bytes:
         src_w, src_r = await connected_pair(net, sw)
         dst_w, dst_r = await connected_pair(net, sw)
 
@@ -900,17 +876,14 @@ def test_copy_between_sockets_moves_every_byte(netenv: NetEnv) -> None:
         results = await fiber.pair(lambda: fiber.both(produce, relay), consume)
         return results[1]
 
-    assert netenv.run(test) == data
+    assert run(test) == data
 
 
-def test_closing_a_listening_socket_wakes_an_accept_in_another_domain(uring_net: NetEnv) -> None:
-    from eio.lowlevel import ThreadDomainManager
-
-    from eio_backend_uring._run import new_loop
-
-    async def test(net: eio.net.Network, sw: Switch) -> str:
+@pytest.mark.real_os
+def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
+    async def test(net: Network, sw: Switch) -> str:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
-        domains = ThreadDomainManager(lambda: new_loop()[0])
+        domains = _env[0].domain_mgr
         waiting, waiting_r = eio.Promise[None].create()
 
         async def accept_in_domain() -> str:
@@ -918,7 +891,7 @@ def test_closing_a_listening_socket_wakes_an_accept_in_another_domain(uring_net:
                 waiting_r.resolve(None)
                 try:
                     await eio.net.accept(dsw, server)
-                except SocketClosed as ex:
+                except ResourceClosed as ex:
                     return str(ex)
                 return "accepted?"
 
@@ -930,7 +903,7 @@ def test_closing_a_listening_socket_wakes_an_accept_in_another_domain(uring_net:
         result, _ = await fiber.pair(lambda: eio.domain_manager.run(domains, accept_in_domain), close_it)
         return result
 
-    assert uring_net.run(test) == "[Errno 9] accept: the listening socket is closed"
+    assert run(test) == "[Errno 9] accept: the listening socket is closed"
     # A domain's thread closes its ring just after handing back its result:
     # let it finish before the descriptors are counted.
     for thread in threading.enumerate():

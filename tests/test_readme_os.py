@@ -1,11 +1,9 @@
 """Eio's README examples that start with ``Eio_main.run``, run for real through `eio_main.run`.
 
-Each example runs on the backend `eio_main` picks here (io_uring; every run
-checks ``env.backend_id``), with the environment it gives, and checks that the
-process holds the same file descriptors afterwards as before; and again,
-unchanged, on the mock backend's whole in-memory environment (files and
-network in memory), where a test looks at files through the mock's file
-system instead of the disk. Sections
+Each example runs through `eio_main.run` on every OS backend installed here
+(io_uring, selectors...; every run checks ``env.backend_id``), with the
+environment it gives, and checks that the
+process holds the same file descriptors afterwards as before. Sections
 covered elsewhere (test_readme_main, test_readme_fs, test_readme_process,
 test_readme_sync's signals) are not repeated. Where the README's program was
 already written in Python for a mock run, the same function is imported from
@@ -47,7 +45,6 @@ import pytest
 
 import eio
 import eio.net
-import eio_backend_uring
 import eio_main
 import eio_mock
 from conftest import Trace
@@ -57,8 +54,10 @@ from test_readme_core import CONCURRENT_CACHE_TRACE, PROMISES_TRACE, Failure, co
 from test_readme_mocks import handle_client, run_client, run_server
 from test_readme_sync import ocaml_string, worker_pool_main
 
+from eio.unix import UnixStreamSocket
 
-from eio_backend_uring._net import UringStreamSocket  # noqa: E402
+if not os.path.isdir("/proc/self/fd"):
+    pytest.skip("counts descriptors in /proc/self/fd", allow_module_level=True)
 
 T = TypeVar("T")
 
@@ -79,62 +78,28 @@ def fds() -> list[str]:
     return sorted(os.listdir("/proc/self/fd"))
 
 
-class Runner:
-    """Runs ``main(env)`` on one backend, and looks at the files of its ``env.cwd`` from outside."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.mock_env = eio_mock.backend.new_env() if name == "mock" else None
-
-    def __call__(self, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-        """``Eio_main.run main``: on io_uring through `eio_main.run`, checking no descriptor was left open."""
-        if self.mock_env is not None:
-            return eio_mock.backend.run_env(main, self.mock_env)
-
-        async def checked(env: eio.Stdenv) -> T:
-            assert env.backend_id == "uring"
-            return await main(env)
-
-        before = fds()
-        try:
-            return eio_main.run(checked)
-        finally:
-            assert fds() == before, "descriptors left open"
-
-    def read_text(self, name: str) -> str:
-        """The contents of the file ``name`` in the current directory."""
-        if self.mock_env is not None:
-            return self.mock_env.files.read_bytes(name).decode()
-        with open(name) as f:
-            return f.read()
-
-    def write_text(self, name: str, text: str) -> None:
-        """Create the file ``name`` in the current directory."""
-        if self.mock_env is not None:
-            self.mock_env.files.write_bytes(name, text.encode())
-        else:
-            with open(name, "w") as f:
-                f.write(text)
-
-    def perm(self, name: str) -> int:
-        """The permission bits of ``name``."""
-        if self.mock_env is not None:
-            return self.mock_env.files.stat(name).perm
-        return stat.S_IMODE(os.stat(name).st_mode)
-
-    def umask(self) -> int:
-        """The umask new files get."""
-        if self.mock_env is not None:
-            return eio_mock.fs.UMASK
-        umask = os.umask(0)
-        os.umask(umask)
-        return umask
+_backend = ""
 
 
-@pytest.fixture(params=["mock"] if eio_backend_uring.unavailable_reason() is not None else ["uring", "mock"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    """The backend under test."""
-    return Runner(str(request.param))
+@pytest.fixture(autouse=True)
+def _on_each_backend(env_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = env_backend
+
+
+def run(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+    """``Eio_main.run main``, on the backend under test, checking that no descriptor was left open."""
+
+    async def checked(env: eio.Stdenv) -> T:
+        assert env.backend_id == _backend
+        return await main(env)
+
+    before = fds()
+    try:
+        return eio_main.run(checked, backend=_backend)
+    finally:
+        assert fds() == before, "descriptors left open"
 
 
 @pytest.fixture
@@ -160,7 +125,7 @@ def error_lines(ex: BaseException) -> list[str]:
 # -- Cancellation, Racing, Switches -----------------------------------------------------------
 
 
-def test_cancellation(trace: Trace, run: Runner) -> None:
+def test_cancellation(trace: Trace) -> None:
     async def fails() -> None:
         raise Failure("Simulated error")
 
@@ -172,7 +137,7 @@ def test_cancellation(trace: Trace, run: Runner) -> None:
     assert trace.lines() == ["x = 1"]
 
 
-def test_racing(trace: Trace, run: Runner) -> None:
+def test_racing(trace: Trace) -> None:
     async def delayed() -> str:
         eio.traceln("first fiber delayed...")
         await eio.fiber.yield_()
@@ -190,7 +155,7 @@ def test_racing(trace: Trace, run: Runner) -> None:
     assert trace.lines() == ["first fiber delayed...", 'x = "b"']
 
 
-def test_switches(trace: Trace, run: Runner) -> None:
+def test_switches(trace: Trace) -> None:
     async def job(i: int) -> None:
         eio.traceln(f"Job {i} starting")
         await eio.fiber.yield_()
@@ -239,7 +204,7 @@ async def net_main(net: eio.net.Network, addr: eio.net.StreamAddr) -> eio.net.St
         return real
 
 
-def test_client_and_server_over_the_real_network(trace: Trace, run: Runner) -> None:
+def test_client_and_server_over_the_real_network(trace: Trace) -> None:
     async def main(env: eio.Stdenv) -> eio.net.StreamAddr:
         return await net_main(env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0))
 
@@ -251,7 +216,7 @@ def test_client_and_server_over_the_real_network(trace: Trace, run: Runner) -> N
     assert trace.lines() == README_NET_TRACE
 
 
-def test_accept_fork_serves_one_client_the_same_way(trace: Trace, run: Runner) -> None:
+def test_accept_fork_serves_one_client_the_same_way(trace: Trace) -> None:
     """`run_server` is a loop over `eio.net.accept_fork`; one accept gives the same exchange."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -312,7 +277,7 @@ async def audited_main(env: HasNet) -> None:
         await run_client_with(connect)
 
 
-def test_the_example_needs_only_the_network(trace: Trace, run: Runner) -> None:
+def test_the_example_needs_only_the_network(trace: Trace) -> None:
     """Given an environment that has nothing but ``net``, the program runs just the same."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -322,7 +287,7 @@ def test_the_example_needs_only_the_network(trace: Trace, run: Runner) -> None:
     assert trace.lines() == README_NET_TRACE
 
 
-def test_the_full_environment_is_also_enough(trace: Trace, run: Runner) -> None:
+def test_the_full_environment_is_also_enough(trace: Trace) -> None:
     run(audited_main)
     assert trace.lines() == README_NET_TRACE
 
@@ -346,7 +311,7 @@ CLI_OUTPUT = [
 ]
 
 
-def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixture[str], run: Runner) -> None:
+def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixture[str]) -> None:
     cli = load_example("cli.py").cli
 
     async def main(env: eio.Stdenv) -> None:
@@ -359,10 +324,9 @@ def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixtu
     assert err.splitlines() == [line for line in CLI_OUTPUT if line.startswith("+")]
 
 
-@pytest.mark.skipif(eio_backend_uring.unavailable_reason() is not None, reason="io_uring is not usable here")
 def test_cli_program_on_the_real_stdin() -> None:
     """examples/cli.py reads its real stdin; stdout and stderr share one pipe, so the order shows."""
-    env = {k: v for k, v in os.environ.items() if k != "EIO_BACKEND"}
+    env = {**os.environ, "EIO_BACKEND": _backend}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "cli.py")],
         input=CLI_INPUT,
@@ -380,7 +344,7 @@ def test_cli_program_on_the_real_stdin() -> None:
     assert lines[-1] == "eio.EndOfFile"
 
 
-def test_parsers_combine(trace: Trace, run: Runner) -> None:
+def test_parsers_combine(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         flow = eio.flow.string_source("FROM:Alice\nHello!\n")
         try:
@@ -397,7 +361,7 @@ def test_parsers_combine(trace: Trace, run: Runner) -> None:
 # -- Buffered Writing --------------------------------------------------------------------------
 
 
-def test_three_unbuffered_writes(trace: Trace, run: Runner) -> None:
+def test_three_unbuffered_writes(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await send_response_unbuffered(eio_mock.flow.make("socket"))
 
@@ -409,7 +373,7 @@ def test_three_unbuffered_writes(trace: Trace, run: Runner) -> None:
     ]
 
 
-def test_buffered_writes_combined(trace: Trace, run: Runner) -> None:
+def test_buffered_writes_combined(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await send_response(eio_mock.flow.make("socket"))
 
@@ -441,7 +405,7 @@ class TracedSink:
     ids=["unbuffered", "buffered"],
 )
 def test_writes_to_a_real_socket(
-    send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace, run: Runner
+    send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace
 ) -> None:
     """On a real socket the buffered response is two writes (the first two strings in one), not three."""
 
@@ -468,7 +432,7 @@ async def connect_to(env: eio.Stdenv, port: int) -> None:
         await eio.net.connect(sw, net, eio.net.Tcp(eio.net.LOOPBACK_V4, port))
 
 
-def test_connection_refused_in_full(refusing_port: int, run: Runner) -> None:
+def test_connection_refused_in_full(refusing_port: int) -> None:
     """With the backend part: the OS error is the cause; the context is a note."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -489,7 +453,7 @@ def test_connection_refused_in_full(refusing_port: int, run: Runner) -> None:
     ]
 
 
-def test_connection_refused_without_the_backend_part(refusing_port: int, run: Runner) -> None:
+def test_connection_refused_without_the_backend_part(refusing_port: int) -> None:
     async def main(env: eio.Stdenv) -> None:
         await connect_to(env, refusing_port)
 
@@ -512,7 +476,7 @@ async def get(net: eio.net.Network, host: str, path: str, service: str = "http")
         raise
 
 
-def test_get_adds_the_url_to_a_real_error(refusing_port: int, run: Runner) -> None:
+def test_get_adds_the_url_to_a_real_error(refusing_port: int) -> None:
     async def main(env: eio.Stdenv) -> str:
         return await get(env.net, "127.0.0.1", "index.html", service=str(refusing_port))
 
@@ -540,18 +504,16 @@ async def classify(r: eio.BufRead) -> str:
         return "Some I/O error"
 
 
-def test_a_real_connection_reset_is_a_unix_connection_reset(run: Runner) -> None:
+@pytest.mark.real_os
+def test_a_real_connection_reset_is_a_unix_connection_reset() -> None:
     async def main(env: eio.Stdenv) -> str:
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0), backlog=1)
             client = await eio.net.connect(sw, env.net, eio.net.listening_addr(server))
             served, _peer = await eio.net.accept(sw, server)
-            if run.name == "uring":
-                assert isinstance(served, UringStreamSocket)
-                # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
-                served.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            else:
-                eio_mock.net.reset(served)  # the in-memory network's reset
+            assert isinstance(served, UnixStreamSocket)
+            # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
+            served.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             await served.close()
             return await classify(eio.BufRead.of_flow(client, max_size=100))
 
@@ -561,7 +523,7 @@ def test_a_real_connection_reset_is_a_unix_connection_reset(run: Runner) -> None
 # -- Promises, Concurrent Cache, Streams -------------------------------------------------------
 
 
-def test_promises(trace: Trace, run: Runner) -> None:
+def test_promises(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await promises_demo()
 
@@ -569,7 +531,7 @@ def test_promises(trace: Trace, run: Runner) -> None:
     assert trace.lines() == PROMISES_TRACE
 
 
-def test_concurrent_cache(trace: Trace, run: Runner) -> None:
+def test_concurrent_cache(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         await concurrent_cache_demo()
 
@@ -577,7 +539,7 @@ def test_concurrent_cache(trace: Trace, run: Runner) -> None:
     assert trace.lines() == CONCURRENT_CACHE_TRACE
 
 
-def test_streams(trace: Trace, run: Runner) -> None:
+def test_streams(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         stream = eio.Stream[int](2)
 
@@ -611,7 +573,7 @@ def test_streams(trace: Trace, run: Runner) -> None:
 # -- Example: Worker Pool ----------------------------------------------------------------------
 
 
-def test_worker_pool_on_the_environments_domains(trace: Trace, run: Runner) -> None:
+def test_worker_pool_on_the_environments_domains(trace: Trace) -> None:
     """``env.domain_mgr`` runs the workers on threads: the order varies, what must happen does."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -654,8 +616,9 @@ class AtomicFile:
             return await self.path.load()
 
 
-def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath, run: Runner) -> None:
-    run.write_text("data", "the old contents, longer than the new")
+@pytest.mark.real_os
+def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath) -> None:
+    (tmp_cwd / "data").write_text("the old contents, longer than the new")
 
     async def main(env: eio.Stdenv) -> None:
         t = AtomicFile(env.cwd / "data")
@@ -668,20 +631,24 @@ def test_mutex_protected_file(trace: Trace, tmp_cwd: StdPath, run: Runner) -> No
 
     run(main)
     assert trace.lines() == ['Loaded: "some data"']
-    assert run.read_text("data") == "some data"
+    assert (tmp_cwd / "data").read_text() == "some data"
 
 
-def test_mutex_file_is_created_with_mode_644(tmp_cwd: StdPath, run: Runner) -> None:
+@pytest.mark.real_os
+def test_mutex_file_is_created_with_mode_644(tmp_cwd: StdPath) -> None:
     async def main(env: eio.Stdenv) -> bytes:
         t = AtomicFile(env.cwd / "data")
         await t.save("some data")
         return await t.load()
 
+    umask = os.umask(0)
+    os.umask(umask)
     assert run(main) == b"some data"
-    assert run.perm("data") == 0o644 & ~run.umask()
+    assert stat.S_IMODE((tmp_cwd / "data").stat().st_mode) == 0o644 & ~umask
 
 
-def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath, run: Runner) -> None:
+@pytest.mark.real_os
+def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath) -> None:
     """``protect=True``: the save finishes even though its fiber is cancelled during it."""
 
     async def main(env: eio.Stdenv) -> None:
@@ -694,13 +661,13 @@ def test_a_cancelled_save_still_writes_all_the_data(tmp_cwd: StdPath, run: Runne
 
     with pytest.raises(Failure, match="^cancel the save$"):
         run(main)
-    assert run.read_text("data") == "some data"
+    assert (tmp_cwd / "data").read_text() == "some data"
 
 
 # -- Provider Interfaces -----------------------------------------------------------------------
 
 
-def test_provider_interface_zero(trace: Trace, run: Runner) -> None:
+def test_provider_interface_zero(trace: Trace) -> None:
     async def main(_env: eio.Stdenv) -> None:
         r = eio.BufRead.of_flow(Zero(), max_size=100)
         eio.traceln(f"Got: {await r.take(4)!r}")
@@ -720,7 +687,7 @@ def fib(n: int) -> int:
     return a
 
 
-def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace, run: Runner) -> None:
+def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace) -> None:
     """"Domainslib": work runs on a pool the loop doesn't own; a promise brings the result back."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
 
@@ -752,7 +719,7 @@ def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace, run: Run
     assert sorted(trace.lines()) == ["fib 10 = 55", "fib 30 = 832040"]
 
 
-def test_a_foreign_thread_and_an_eio_program_wait_for_each_other(run: Runner) -> None:
+def test_a_foreign_thread_and_an_eio_program_wait_for_each_other() -> None:
     """"kcas": a raw thread waits for x, then sets y; the eio program sets x, then waits for y."""
     x = 0
     x_set = threading.Event()

@@ -24,7 +24,7 @@ from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
 from ._flow._errors import EndOfFile
-from ._io_errors import Io
+from ._io_errors import Io, ResourceClosed
 from .buf_read import BufRead
 from .buf_write import BufWrite
 from .path import Path
@@ -52,6 +52,7 @@ __all__ = [
     "ReleaseHook",
     "RwLock",
     "Resolver",
+    "ResourceClosed",
     "Semaphore",
     "Stdenv",
     "Stream",

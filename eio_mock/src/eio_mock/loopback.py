@@ -45,8 +45,8 @@ def _oserror(code: int, message: str, target: object = None) -> eio.Io:
     return from_oserror(OSError(code, message) if target is None else OSError(code, message, str(target)))
 
 
-class SocketClosed(eio.Io):
-    """An operation on a socket of the in-memory network that was closed (or closed while it waited); errno EBADF."""
+SocketClosed = eio.ResourceClosed
+"""Using a socket of the in-memory network that was closed (or closed while it waited): `eio.ResourceClosed`, errno EBADF."""
 
 
 def _closed(op: str, kind: str) -> SocketClosed:
