@@ -32,6 +32,13 @@ def _backends() -> list[tuple[str, Runner]]:
             backends.append(("uring", run_plain))
     except ImportError:
         pass
+    try:
+        import eio_backend_trio
+
+        if eio_backend_trio.unavailable_reason() is None:
+            backends.append(("trio", eio_backend_trio.run_plain))
+    except ImportError:
+        pass
     return backends
 
 

@@ -1,0 +1,39 @@
+"""eio hosted on trio: eio fibers run inside a trio program, and trio code runs from eio fibers.
+
+The eio loop of a trio run is stepped by a trio system task, which waits
+through trio between steps, so eio and trio code share one thread and one
+event loop. Four entry points:
+
+- ``run(main)``: start trio, run ``main(env)`` (the whole `eio.Stdenv`,
+  ``env.backend_id == "trio"``) and return its result;
+- ``await run_trio(fn, *args)``: from an eio fiber, run trio code;
+- ``await run_eio(fn, *args)``: from trio code, run ``fn`` as an eio fiber;
+- ``await run_main(main)``: from trio code, ``main(env)`` with the whole environment.
+
+Errors cross as the same exception object and cancellation crosses both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import trio
+
+from ._env import run_main
+from ._host import run_eio, run_trio
+from ._plugin import unavailable_reason
+
+__all__ = ["run", "run_eio", "run_main", "run_plain", "run_trio", "unavailable_reason"]
+
+T = TypeVar("T")
+
+
+def run(main: Callable[[Any], Awaitable[T]]) -> T:
+    """Start trio, run ``await main(env)`` as an eio fiber with the whole standard environment, return its result."""
+    return trio.run(run_main, main)
+
+
+def run_plain(fn: Callable[[], Awaitable[T]]) -> T:
+    """Start trio and run ``await fn()`` as an eio fiber, without an environment (for tests and benchmarks)."""
+    return trio.run(run_eio, fn)
