@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import trio
 
 from ._env import run_main
-from ._host import run_eio, run_trio
+from .hosting import run_eio, run_trio
 from ._plugin import unavailable_reason
 
 __all__ = ["run", "run_eio", "run_main", "run_plain", "run_trio", "unavailable_reason"]

@@ -18,7 +18,7 @@ import trio
 import eio
 from eio.lowlevel import CancelContext, Fiber, Loop, coroutine_of, current_loop_or_none, suspend
 
-from ._poller import TrioPoller, new_poller
+from .readiness import TrioPoller, new_poller
 
 T = TypeVar("T")
 
@@ -73,7 +73,8 @@ class Host:
 _HOST: trio.lowlevel.RunVar[Host] = trio.lowlevel.RunVar("eio_backend_trio.host")
 
 
-def _install(loop: Loop) -> Host:
+def install(loop: Loop) -> Host:
+    """Host ``loop`` in this trio run (its driver starts now); the run must not host one already."""
     host = Host(loop)
     _HOST.set(host)
     trio.lowlevel.spawn_system_task(host.drive, name="eio hosted loop", context=contextvars.Context())
@@ -85,11 +86,11 @@ def current_host() -> Host:
     try:
         return _HOST.get()
     except LookupError:
-        return _install(new_loop())
+        return install(new_loop())
 
 
 async def _run_on(loop: Loop, coro: Coroutine[Any, Any, Any]) -> object:
-    _install(loop)
+    install(loop)
     return await _await_fiber(loop, coro)
 
 
