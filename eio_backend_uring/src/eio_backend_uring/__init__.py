@@ -39,10 +39,10 @@ def run(main: Callable[..., Awaitable[T]]) -> T:
     _check()
     from eio.lowlevel import coroutine_of
 
-    from ._env import UringEnv
+    from ._env import uring_env
     from ._run import new_loop
 
-    env = UringEnv()
+    env = uring_env()
     coro = coroutine_of(main, (env,), "eio_backend_uring.run")
     loop, uring = new_loop()
     try:

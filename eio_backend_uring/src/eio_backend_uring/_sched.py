@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import signal
 import socket
 import threading
 from collections.abc import Callable
 from typing import Final
 
-from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
+from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
 
 from ._ring import Ring
 
@@ -33,6 +34,8 @@ _EVENTFD_UD: Final = 0
 _SIGNAL_UD: Final = 1
 _FIRST_OP_UD: Final = 16
 _CANCEL_BASE: Final = 1 << 62
+_POLLIN: Final = select.POLLIN
+_POLLOUT: Final = select.POLLOUT
 
 
 class Uring:
@@ -50,6 +53,8 @@ class Uring:
         "_signal_socks",
         "_signal_buf",
         "_old_wakeup_fd",
+        "_by_fd",
+        "_closing",
         "closed",
     )
 
@@ -60,6 +65,10 @@ class Uring:
         self._cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
+        # Operations waiting on a descriptor (polls, receives), so `notify_closing` can cancel them,
+        # and the error each cancelled that way must raise.
+        self._by_fd: dict[int, set[int]] = {}
+        self._closing: dict[int, BaseException] = {}
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
@@ -183,6 +192,57 @@ class Uring:
                 raise error
         return res
 
+    async def await_fd_op(self, fd: int, user_data: int) -> int:
+        """`await_op` for an operation on ``fd`` that `notify_closing` must be able to end.
+
+        Raises the error given to `notify_closing` if it ended the operation.
+        """
+        by_fd = self._by_fd
+        uds = by_fd.get(fd)
+        if uds is None:
+            by_fd[fd] = {user_data}
+        else:
+            uds.add(user_data)
+        try:
+            res = await self.await_op(user_data)
+        finally:
+            uds = by_fd[fd]
+            uds.discard(user_data)
+            if not uds:
+                del by_fd[fd]
+            error = self._closing.pop(user_data, None) if self._closing else None
+        if error is not None:
+            raise error
+        return res
+
+    # -- readiness (ReadinessPoller) -------------------------------------------------
+
+    async def _poll(self, fd: int, events: int) -> None:
+        check_cancelled()
+        ud = self.next_user_data()
+        self.ring.prep_poll_add(ud, fd, events)
+        res = await self.await_fd_op(fd, ud)
+        if res < 0:
+            raise from_oserror(OSError(-res, f"poll: {os.strerror(-res)}"))
+        # Cancelled while the poll fired: the caller consumes nothing.
+        check_cancelled()
+
+    async def wait_readable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be readable (a ring POLL_ADD; cancellable)."""
+        await self._poll(fd, _POLLIN)
+
+    async def wait_writable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be writable (a ring POLL_ADD; cancellable)."""
+        await self._poll(fd, _POLLOUT)
+
+    def notify_closing(self, fd: int, error: BaseException, /) -> None:
+        """Cancel every operation waiting on ``fd``; each raises ``error`` in its fiber."""
+        for ud in self._by_fd.get(fd, ()):
+            if ud not in self._closing:
+                self._closing[ud] = error
+                self._next_cancel += 1
+                self.ring.prep_async_cancel(self._next_cancel, ud)
+
     def on_complete(self, user_data: int, callback: Callable[[int], None]) -> None:
         """Call ``callback(res)`` when the operation queued with ``user_data`` completes."""
         self._ops[user_data] = callback
@@ -193,9 +253,3 @@ def check_cancelled() -> None:
     cc = current_fiber().cc
     if cc.state != ON:
         cc.check()
-
-
-def raise_errno(res: int, what: str) -> None:
-    """Raise the OSError for a negative ``res`` (callers convert it to an eio error)."""
-    code = -res
-    raise OSError(code, f"{what}: {os.strerror(code)}")
