@@ -16,12 +16,12 @@ Errors cross as the same exception object and cancellation crosses both ways.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-import trio
+from eio.lowlevel import coroutine_of
 
-from ._env import run_main
-from .hosting import run_eio, run_trio
+from ._env import new_env, run_main
+from .hosting import new_loop, run_eio, run_trio
 from ._plugin import unavailable_reason
 
 __all__ = ["run", "run_eio", "run_main", "run_plain", "run_trio", "unavailable_reason"]
@@ -30,10 +30,16 @@ T = TypeVar("T")
 
 
 def run(main: Callable[[Any], Awaitable[T]]) -> T:
-    """Start trio, run ``await main(env)`` as an eio fiber with the whole standard environment, return its result."""
-    return trio.run(run_main, main)
+    """Start trio, run ``await main(env)`` as an eio fiber with the whole standard environment, return its result.
+
+    If no fiber can ever run again (nothing pending, no thread or signal
+    handler that could wake one), raises `eio.Deadlock`.
+    """
+    coro = coroutine_of(main, (new_env(),), "eio_backend_trio.run")
+    return cast(T, new_loop().run(coro))
 
 
 def run_plain(fn: Callable[[], Awaitable[T]]) -> T:
     """Start trio and run ``await fn()`` as an eio fiber, without an environment (for tests and benchmarks)."""
-    return trio.run(run_eio, fn)
+    coro = coroutine_of(fn, (), "eio_backend_trio.run_plain")
+    return cast(T, new_loop().run(coro))

@@ -10,13 +10,16 @@ different calls can share promises and streams.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 import trio
 
 import eio
-from eio.lowlevel import CancelContext, Fiber, Loop, coroutine_of, current_loop_or_none, suspend
+from eio.lowlevel import CancelContext, Deadlock, Fiber, Loop, coroutine_of, current_loop_or_none, describe_deadlock, suspend
+
+from ._deadlock import close_fibers, others_may_wake
 
 from .readiness import TrioPoller, new_poller
 
@@ -43,11 +46,13 @@ def new_loop() -> TrioLoop:
 class Host:
     """One trio run's eio loop and the system task that drives it."""
 
-    __slots__ = ("loop", "poller")
+    __slots__ = ("loop", "poller", "main")
 
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
         self.poller = cast(TrioPoller, loop.poller)
+        # The main fiber's outcome when eio owns the trio run (then a deadlock can be detected).
+        self.main: _Outcome | None = None
 
     async def drive(self) -> None:
         """Step the loop, then wait through trio; forever (until the trio run ends and cancels it)."""
@@ -65,9 +70,29 @@ class Host:
                     poller.collect()
                     await trio.lowlevel.checkpoint()
                 else:
+                    if timeout is None and self.main is not None:
+                        self._check_deadlock()
                     await poller.park(loop, timeout)
         finally:
             poller.close()
+
+    def _check_deadlock(self) -> None:
+        loop = self.loop
+        main = self.main
+        if main is None or main.done.is_set() or self.poller.busy() or loop.pending_external or loop.inbox:
+            return
+        if others_may_wake():
+            return
+        # A loop waiting only on other threads re-checks on the next wake-up;
+        # here nothing at all can wake it: fail the main call instead of hanging.
+        error = Deadlock(describe_deadlock(loop))
+        loop.thread_id = threading.get_ident()
+        try:
+            close_fibers(loop)
+        finally:
+            loop.thread_id = 0
+        main.error = error
+        main.done.set()
 
 
 _HOST: trio.lowlevel.RunVar[Host] = trio.lowlevel.RunVar("eio_backend_trio.host")
@@ -90,8 +115,8 @@ def current_host() -> Host:
 
 
 async def _run_on(loop: Loop, coro: Coroutine[Any, Any, Any]) -> object:
-    install(loop)
-    return await _await_fiber(loop, coro)
+    host = install(loop)
+    return await _await_fiber(loop, coro, host)
 
 
 async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -115,7 +140,7 @@ class _Outcome:
         self.error: BaseException | None = None
 
 
-async def _await_fiber(loop: Loop, coro: Coroutine[Any, Any, Any]) -> object:
+async def _await_fiber(loop: Loop, coro: Coroutine[Any, Any, Any], owner: Host | None = None) -> object:
     # Each call's fiber has a cancellation context of its own, so that a trio
     # cancellation of one call cancels only that call's fibers.
     cc = CancelContext(loop, loop.root_cc, protected=False, name="run_eio")
@@ -127,7 +152,11 @@ async def _await_fiber(loop: Loop, coro: Coroutine[Any, Any, Any]) -> object:
         outcome.error = error
         outcome.done.set()
 
-    loop.spawn(coro, on_exit, cc)
+    fiber = loop.spawn(coro, on_exit, cc)
+    if owner is not None:
+        # eio owns this trio run: this is the main fiber.
+        loop.main_fiber = fiber
+        owner.main = outcome
     cast(TrioPoller, loop.poller).kick()
     try:
         await outcome.done.wait()

@@ -2,23 +2,23 @@
 
 Two strategies, one interface (`TrioPoller`):
 
-- `EpollPoller` (Linux): the poller owns an epoll instance of its own, with
-  every descriptor a fiber ever waited on registered once, edge-triggered,
-  for both directions. A wait is then a dictionary entry, not a system call;
-  the driver task parks in ``trio.lowlevel.wait_readable(epoll_fd)`` (one
-  trio wait for all of the loop's descriptors) and, when woken, collects the
-  events with one ``epoll_wait``. Other threads and signal handlers wake the
-  driver by writing to an eventfd registered in the same epoll.
+- `EpollPoller` (Linux): the poller owns an epoll instance of its own. A
+  wait is a table entry plus one ``epoll_ctl`` that (re-)arms the descriptor
+  for the directions waited on; the driver task parks in
+  ``trio.lowlevel.wait_readable(epoll_fd)`` (one trio wait for all of the
+  loop's descriptors) and, when woken, collects every ready descriptor with
+  one ``epoll_wait``. Other threads and signal handlers wake the driver by
+  writing to an eventfd registered in the same epoll.
 - `TaskPoller` (every platform trio runs on): each wait is a trio system
   task doing ``trio.lowlevel.wait_readable(fd)`` on the fiber's behalf; the
   driver parks with ``trio.lowlevel.wait_task_rescheduled`` and other threads
   wake it with ``TrioToken.run_sync_soon``.
 
-Edge-triggered registration is correct because readiness waits follow the
-try-first rule (the caller waits only after the system call said EAGAIN,
-and any change after that is a new edge); as a safety net, an edge that
-arrives while nobody waits is remembered, and the next wait on that
-direction returns at once (a spurious wake-up, which callers allow).
+Re-arming at every wait (rather than registering a descriptor once) keeps
+waits correct for callers that wait without trying the system call first
+(a pidfd) and for descriptors closed without `notify_closing` whose number
+the OS then reuses; the descriptor is edge-triggered, so a readiness that
+nobody waits for anymore wakes the driver once at most.
 """
 
 from __future__ import annotations
@@ -97,27 +97,24 @@ def _already_waiting(fd: int, bit: int) -> RuntimeError:
 
 
 if sys.platform == "linux":
-    _EPOLLIN: Final = select.EPOLLIN
-    _EPOLLOUT: Final = select.EPOLLOUT
     _READ_EVENTS: Final = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP | select.EPOLLRDHUP
     _WRITE_EVENTS: Final = select.EPOLLOUT | select.EPOLLERR | select.EPOLLHUP
-    _REGISTER: Final = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
+    _WANT_READ: Final = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLET
+    _WANT_WRITE: Final = select.EPOLLOUT | select.EPOLLET
 
     class EpollPoller(TrioPoller):
         """Readiness through an epoll instance of the loop's own, which the driver waits on through trio."""
 
-        __slots__ = ("_ep", "_epfd", "_efd", "_readers", "_writers", "_edges", "_registered", "_sleeping")
+        __slots__ = ("_ep", "_epfd", "_efd", "_readers", "_writers", "_registered", "_sleeping")
 
         def __init__(self) -> None:
             super().__init__()
             self._ep = select.epoll()
             self._epfd = self._ep.fileno()
             self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-            self._ep.register(self._efd, _EPOLLIN)
+            self._ep.register(self._efd, select.EPOLLIN)
             self._readers: dict[int, Fiber] = {}
             self._writers: dict[int, Fiber] = {}
-            # Edges seen while no fiber waited, by descriptor (bits _READ/_WRITE).
-            self._edges: dict[int, int] = {}
             self._registered: set[int] = set()
             # True while the driver is parked (or about to): only then does
             # `notify` need a system call.
@@ -160,7 +157,7 @@ if sys.platform == "linux":
             self.collect()
 
         def collect(self) -> None:
-            """One non-blocking ``epoll_wait``: wake each fiber whose descriptor changed state."""
+            """One non-blocking ``epoll_wait``: wake each fiber whose descriptor became ready."""
             readers = self._readers
             writers = self._writers
             for fd, ev in self._ep.poll(0):
@@ -170,22 +167,16 @@ if sys.platform == "linux":
                     except BlockingIOError:
                         pass
                     continue
-                missed = 0
+                # An event nobody waits for any more (a cancelled wait) is dropped:
+                # the next wait re-arms the descriptor, which reports it again.
                 if ev & _READ_EVENTS:
                     fiber = readers.pop(fd, None)
                     if fiber is not None:
                         fiber.wake(None)
-                    else:
-                        missed = _READ
                 if ev & _WRITE_EVENTS:
                     fiber = writers.pop(fd, None)
                     if fiber is not None:
                         fiber.wake(None)
-                    else:
-                        missed |= _WRITE
-                if missed:
-                    edges = self._edges
-                    edges[fd] = edges.get(fd, 0) | missed
 
         async def wait_readable(self, fd: int, /) -> None:
             """Suspend until ``fd`` may be readable (cancellable; may wake spuriously)."""
@@ -195,6 +186,29 @@ if sys.platform == "linux":
             """Suspend until ``fd`` may be writable (cancellable; may wake spuriously)."""
             await self._wait(fd, self._writers, _WRITE)
 
+        def _arm(self, fd: int) -> bool:
+            """Ask epoll for the directions fibers wait on now; False if ``fd`` can't be watched (always ready)."""
+            mask = (_WANT_READ if fd in self._readers else 0) | (_WANT_WRITE if fd in self._writers else 0)
+            ep = self._ep
+            try:
+                if fd in self._registered:
+                    try:
+                        # Re-arming makes epoll look at the descriptor's state now: an
+                        # event is queued at once if it is ready already.
+                        ep.modify(fd, mask)
+                    except FileNotFoundError:
+                        # Closed (without notify_closing) and its number reused: a new file.
+                        ep.register(fd, mask)
+                else:
+                    try:
+                        ep.register(fd, mask)
+                    except FileExistsError:
+                        ep.modify(fd, mask)
+                    self._registered.add(fd)
+            except PermissionError:
+                return False  # a regular file: epoll refuses it, and it is always ready
+            return True
+
         async def _wait(self, fd: int, table: dict[int, Fiber], bit: int) -> None:
             fiber = current_fiber()
             cc = fiber.cc
@@ -203,26 +217,17 @@ if sys.platform == "linux":
                 assert error is not None
                 fiber.wake_error(error)
                 await wait()
-            edges = self._edges
-            if edges:
-                seen = edges.get(fd, 0)
-                if seen & bit:
-                    # The descriptor changed state while nobody waited: let the
-                    # caller retry its system call rather than risk a lost edge.
-                    if seen == bit:
-                        del edges[fd]
-                    else:
-                        edges[fd] = seen & ~bit
-                    return
             if fd in table:
                 raise _already_waiting(fd, bit)
-            if fd not in self._registered:
-                try:
-                    self._ep.register(fd, _REGISTER)
-                except PermissionError:
-                    return  # a regular file: epoll refuses it, and it is always ready
-                self._registered.add(fd)
             table[fd] = fiber
+            try:
+                armed = self._arm(fd)
+            except BaseException:
+                del table[fd]
+                raise
+            if not armed:
+                del table[fd]
+                return
 
             def cancel(error: BaseException) -> None:
                 if table.get(fd) is fiber:
@@ -238,7 +243,6 @@ if sys.platform == "linux":
                 fiber = table.pop(fd, None)
                 if fiber is not None:
                     fiber.wake_error(error)
-            self._edges.pop(fd, None)
             if fd in self._registered:
                 self._registered.discard(fd)
                 try:
