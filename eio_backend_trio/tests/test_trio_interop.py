@@ -152,6 +152,35 @@ def test_cancelling_the_fiber_cancels_the_trio_call_and_waits_for_it(trio_run: R
     assert events == ["trio call ended", "fiber sees Cancelled"]
 
 
+def test_cancelling_a_trio_call_with_a_nursery_raises_cancelled_in_the_fiber(trio_run: Runner[object]) -> None:
+    # trio wraps the Cancelled of a nursery's tasks in an exception group; the
+    # call's own cancel scope absorbs it, and the fiber sees eio.Cancelled.
+    async def server() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.sleep_forever)
+            await trio.sleep_forever()
+
+    seen: list[str] = []
+
+    async def main() -> str:
+        async def waiter() -> str:
+            try:
+                await run_trio(server)
+            except eio.Cancelled:
+                seen.append("eio.Cancelled")
+                raise
+            return "returned"
+
+        async def quick() -> str:
+            await eio.fiber.yield_()
+            return "quick"
+
+        return await eio.fiber.first(waiter, quick)
+
+    assert trio_run(lambda: run_eio(main)) == "quick"
+    assert seen == ["eio.Cancelled"]
+
+
 def test_a_trio_call_that_completes_despite_the_cancel_returns_its_result(trio_run: Runner[object]) -> None:
     async def shielded() -> str:
         with trio.CancelScope(shield=True):

@@ -219,13 +219,13 @@ async def run_trio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         error: BaseException | None = None
         result: object = None
         try:
-            with call.scope:
-                try:
+            try:
+                with call.scope:
                     result = await coroutine_of(fn, args, "eio_backend_trio.run_trio")
-                except trio.Cancelled:
-                    raise  # ours is absorbed by the scope; any other means the trio run is ending
-                except BaseException as ex:  # noqa: BLE001 - handed to the fiber as the same object
-                    error = ex
+            except BaseException as ex:  # noqa: BLE001 - handed to the fiber as the same object
+                if isinstance(ex, trio.Cancelled) and not call.scope.cancel_called:
+                    raise  # not ours: the trio run itself is ending
+                error = ex
         finally:
             poller.calls -= 1
         if error is not None:
