@@ -16,10 +16,11 @@ MEMBERS = {
     "eio_mock": "eio_mock",
     "eio_main": "eio_main",
     "eio_backend_uring": "eio_backend_uring",
+    "eio_backend_trio": "eio_backend_trio",
 }
 
 
-PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src"]
+PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src", "eio_backend_trio/src"]
 
 
 @nox.session(python=False)
