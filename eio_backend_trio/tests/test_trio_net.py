@@ -141,3 +141,20 @@ def test_eio_main_runs_on_trio_when_asked_by_name() -> None:
         return env.backend_id
 
     assert eio_main.run(main, backend="trio") == "trio"
+
+
+def test_a_deadlock_is_reported_and_closes_what_the_fibers_held() -> None:
+    before = open_fds()
+    closed: list[str] = []
+
+    async def main(env: eio.Stdenv) -> None:
+        never, _ = eio.Promise[None].create()
+        async with eio.Switch.run() as sw:
+            await eio.net.listen(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0), backlog=5)
+            sw.on_release(lambda: closed.append("switch released"))
+            await never
+
+    with pytest.raises(eio.Deadlock, match=r"^Deadlock detected: .*\n  main fiber is waiting"):
+        run(main)
+    assert closed == ["switch released"]
+    assert open_fds() == before

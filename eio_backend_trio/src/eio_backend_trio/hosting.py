@@ -10,7 +10,6 @@ different calls can share promises and streams.
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
@@ -86,11 +85,10 @@ class Host:
         # A loop waiting only on other threads re-checks on the next wake-up;
         # here nothing at all can wake it: fail the main call instead of hanging.
         error = Deadlock(describe_deadlock(loop))
-        loop.thread_id = threading.get_ident()
-        try:
-            close_fibers(loop)
-        finally:
-            loop.thread_id = 0
+        # Closed inside a step, so that their clean-up (closing descriptors,
+        # release hooks) runs as on the loop's own turn.
+        loop.call_soon_threadsafe(lambda: close_fibers(loop))
+        loop.step()
         main.error = error
         main.done.set()
 
