@@ -29,7 +29,7 @@ from eio.lowlevel import ON, NoLoopRunning, current_loop, from_oserror
 from eio.net import SocketAddress
 from eio.unix import ResourceClosed, UnixListeningSocket, UnixNetwork, UnixStreamSocket
 
-from ._ring import encode_sockaddr
+from ._codecs import encode_sockaddr
 from ._sched import Uring, check_cancelled
 
 __all__ = ["SocketClosed", "UringListeningSocket", "UringNetwork", "UringStreamSocket"]
@@ -49,6 +49,7 @@ def _no_recv_poll_first() -> None:
 
 
 def _uring(poller: object) -> Uring:
+    """``poller`` as the ring (the operation needs it)."""
     if not isinstance(poller, Uring):
         raise RuntimeError("this operation needs the io_uring backend's loop")
     return poller
@@ -74,8 +75,12 @@ class UringStreamSocket(UnixStreamSocket):
         if cc.state != ON:
             cc.check()
         holder = self._fd
-        fd = holder.use("read")
+        users = holder.users  # `holder.use()` / `unuse()`, inlined (see `eio.unix.Fd`)
+        users.append(None)
         try:
+            if holder.closing:
+                raise holder.closed_error("read")
+            fd = holder.fd
             if self._drained:
                 # The last read emptied the socket: in a request/response exchange
                 # the next bytes come only after our reply, so trying now would
@@ -88,42 +93,41 @@ class UringStreamSocket(UnixStreamSocket):
                     n = -1
                 except OSError as ex:
                     raise self._error(ex, "read") from ex
-            if n < 0:
-                n = await self._ring_recv(loop.poller, fd, buf)
+            while n < 0:
+                # A ring RECV, inlined (every frame between the fiber and the
+                # ring is resumed again on completion). If the fiber is
+                # cancelled while data arrives, the op's own result wins
+                # (`Uring.await_op`): the bytes are returned, not lost.
+                u = loop.poller
+                if not isinstance(u, Uring):
+                    raise RuntimeError("this operation needs the io_uring backend's loop")
+                waiting = holder.waiting
+                waiting.append(loop)  # before the check: a close elsewhere wakes us, or is seen here
+                try:
+                    if holder.closing:
+                        raise holder.closed_error("read")
+                    ud = u.next_user_data()
+                    # POLL_FIRST: the kernel's own first attempt would fail too.
+                    u.ring.prep_recv(ud, fd, buf, poll_first=_recv_poll_first)
+                    n = await u.await_op(ud, fd)
+                except ResourceClosed:
+                    raise holder.closed_error("read") from None
+                finally:
+                    waiting.remove(loop)
+                if n == _EINVAL and _recv_poll_first:
+                    _no_recv_poll_first()
+                    continue
+                if n < 0:
+                    raise from_oserror(OSError(-n, f"read: {os.strerror(-n)}"))
         finally:
-            holder.unuse()
+            users.pop()  # `holder.unuse()`, inlined
+            if holder.closing and not users:
+                holder.release()
         if n:
             # A read that did not fill the buffer took everything there was.
             self._drained = n < len(buf)
             return n
         raise eio.EndOfFile()
-
-    async def _ring_recv(self, poller: object, fd: int, buf: memoryview) -> int:
-        # If the fiber is cancelled while data arrives, the op's own result
-        # wins (`Uring.await_op`): the bytes are returned, not lost.
-        u = _uring(poller)
-        loop = current_loop()
-        holder = self._fd
-        holder.add_waiter(loop)  # before the check: a close elsewhere wakes us or is seen
-        try:
-            while True:
-                if holder.closed:
-                    raise holder.closed_error("read")
-                ud = u.next_user_data()
-                # POLL_FIRST: the kernel's own first attempt would fail too.
-                u.ring.prep_recv(ud, fd, buf, poll_first=_recv_poll_first)
-                try:
-                    n = await u.await_fd_op(fd, ud)
-                except ResourceClosed:
-                    raise holder.closed_error("read") from None
-                if n >= 0:
-                    return n
-                if n == _EINVAL and _recv_poll_first:
-                    _no_recv_poll_first()
-                    continue
-                raise from_oserror(OSError(-n, f"read: {os.strerror(-n)}"))
-        finally:
-            holder.remove_waiter(loop)
 
     async def connect_to(self, target: SocketAddress) -> None:
         """Connect with one ring ``CONNECT`` (cancelled in the kernel if the fiber is)."""
@@ -136,7 +140,7 @@ class UringStreamSocket(UnixStreamSocket):
         try:
             ud = u.next_user_data()
             u.ring.prep_connect(ud, fd, raw)
-            res = await u.await_fd_op(fd, ud)
+            res = await u.await_op(ud, fd)
         finally:
             holder.unuse()
         if res < 0:

@@ -21,8 +21,7 @@ import select
 import signal
 import socket
 import threading
-from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
 
@@ -53,21 +52,21 @@ class Uring:
         "_signal_socks",
         "_signal_buf",
         "_old_wakeup_fd",
-        "_by_fd",
+        "_fd_of_op",
         "_closing",
         "closed",
     )
 
     def __init__(self, entries: int = 256) -> None:
         self.ring = Ring(entries)
-        self._ops: dict[int, Fiber | Callable[[int], None]] = {}
+        self._ops: dict[int, Fiber] = {}
         # Operations asked to cancel, and the error to raise if they were.
         self._cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
         # Operations waiting on a descriptor (polls, receives), so `notify_closing` can cancel them,
         # and the error each cancelled that way must raise.
-        self._by_fd: dict[int, set[int]] = {}
+        self._fd_of_op: dict[int, int] = {}
         self._closing: dict[int, BaseException] = {}
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
@@ -154,11 +153,7 @@ class Uring:
             return
         if user_data >= _CANCEL_BASE:
             return  # a cancel's own completion: the target reports by itself
-        target = self._ops.pop(user_data)
-        if isinstance(target, Fiber):
-            target.wake(res)
-        else:
-            target(res)
+        self._ops.pop(user_data).wake(res)
 
     def next_user_data(self) -> int:
         """A fresh user_data for an operation."""
@@ -166,13 +161,15 @@ class Uring:
         self._next_ud = ud + 1
         return ud
 
-    async def await_op(self, user_data: int) -> int:
+    async def await_op(self, user_data: int, fd: int = -1) -> int:
         """Wait for the operation just queued with ``user_data``; return its ``res``.
 
         The caller has checked for cancellation and queued exactly one SQE.
         ``-ECANCELED`` from a cancellation requested by this fiber's context
         raises that `Cancelled`; every other result, even one that raced with
-        the cancel, is returned as is.
+        the cancel, is returned as is. An operation waiting on a descriptor
+        ``fd`` (a poll, a receive) can also be ended by `notify_closing`:
+        then, unless it had completed, it raises the error given there.
         """
         fiber = current_fiber()
         self._ops[user_data] = fiber
@@ -185,34 +182,23 @@ class Uring:
             self.ring.prep_async_cancel(self._next_cancel, user_data)
 
         fiber.cancel_fn = cancel
-        res: int = await wait()
+        if fd < 0:
+            res: int = await wait()
+        else:
+            fds = self._fd_of_op
+            fds[user_data] = fd
+            res = await wait()
+            del fds[user_data]
+            if self._closing:
+                closing = self._closing.pop(user_data, None)
+                # An operation that completed before the close reports its result.
+                if closing is not None and res < 0:
+                    cancels.pop(user_data, None)
+                    raise closing
         if cancels:
             error = cancels.pop(user_data, None)
             if error is not None and res == -errno.ECANCELED:
                 raise error
-        return res
-
-    async def await_fd_op(self, fd: int, user_data: int) -> int:
-        """`await_op` for an operation on ``fd`` that `notify_closing` must be able to end.
-
-        Raises the error given to `notify_closing` if it ended the operation.
-        """
-        by_fd = self._by_fd
-        uds = by_fd.get(fd)
-        if uds is None:
-            by_fd[fd] = {user_data}
-        else:
-            uds.add(user_data)
-        try:
-            res = await self.await_op(user_data)
-        finally:
-            uds = by_fd[fd]
-            uds.discard(user_data)
-            if not uds:
-                del by_fd[fd]
-            error = self._closing.pop(user_data, None) if self._closing else None
-        if error is not None:
-            raise error
         return res
 
     # -- readiness (ReadinessPoller) -------------------------------------------------
@@ -221,7 +207,7 @@ class Uring:
         check_cancelled()
         ud = self.next_user_data()
         self.ring.prep_poll_add(ud, fd, events)
-        res = await self.await_fd_op(fd, ud)
+        res = await self.await_op(ud, fd)
         if res < 0:
             raise from_oserror(OSError(-res, f"poll: {os.strerror(-res)}"))
         # Cancelled while the poll fired: the caller consumes nothing.
@@ -237,15 +223,13 @@ class Uring:
 
     def notify_closing(self, fd: int, error: BaseException, /) -> None:
         """Cancel every operation waiting on ``fd``; each raises ``error`` in its fiber."""
-        for ud in self._by_fd.get(fd, ()):
+        # A scan: closing is rare, operations on descriptors are not.
+        for ud in [ud for ud, f in self._fd_of_op.items() if f == fd]:
             if ud not in self._closing:
                 self._closing[ud] = error
                 self._next_cancel += 1
                 self.ring.prep_async_cancel(self._next_cancel, ud)
 
-    def on_complete(self, user_data: int, callback: Callable[[int], None]) -> None:
-        """Call ``callback(res)`` when the operation queued with ``user_data`` completes."""
-        self._ops[user_data] = callback
 
 
 def check_cancelled() -> None:
@@ -253,3 +237,10 @@ def check_cancelled() -> None:
     cc = current_fiber().cc
     if cc.state != ON:
         cc.check()
+
+
+if TYPE_CHECKING:
+    from eio.lowlevel import ReadinessPoller
+
+    # Makes pyright check that the ring is a poller with readiness waits (shared code runs on it).
+    _IS_READINESS_POLLER: type[ReadinessPoller] = Uring
