@@ -351,7 +351,6 @@ def test_cancelling_one_run_eio_call_leaves_the_others_running(trio_run: Runner[
 
             nursery.start_soon(survivor)
             with trio.CancelScope() as scope:
-                nursery.start_soon(lambda: trio.sleep(0))
                 scope.cancel()
                 await run_eio(eio.fiber.await_cancel)
             resolver.resolve("still here")

@@ -21,8 +21,8 @@ from typing import Any, TypeVar, cast
 from eio.lowlevel import coroutine_of
 
 from ._env import new_env, run_main
-from .hosting import new_loop, run_eio, run_trio
 from ._plugin import unavailable_reason
+from .hosting import new_loop, run_eio, run_trio
 
 __all__ = ["run", "run_eio", "run_main", "run_plain", "run_trio", "unavailable_reason"]
 

@@ -19,7 +19,6 @@ import eio
 from eio.lowlevel import CancelContext, Deadlock, Fiber, Loop, coroutine_of, current_loop_or_none, describe_deadlock, suspend
 
 from ._deadlock import close_fibers, others_may_wake
-
 from .readiness import TrioPoller, new_poller
 
 T = TypeVar("T")
@@ -50,7 +49,7 @@ def new_loop() -> TrioLoop:
 class Host:
     """One trio run's eio loop and the system task that drives it."""
 
-    __slots__ = ("loop", "poller", "main")
+    __slots__ = ("loop", "main", "poller")
 
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
@@ -143,7 +142,7 @@ async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
 
 
 class _Outcome:
-    __slots__ = ("done", "result", "error")
+    __slots__ = ("done", "error", "result")
 
     def __init__(self) -> None:
         self.done = trio.Event()
@@ -174,9 +173,11 @@ async def _await_fiber(loop: Loop, coro: Coroutine[Any, Any, Any], owner: Host |
     except BaseException as host_error:
         # trio cancelled this call (or interrupted it): cancel the fiber, on
         # the loop's own turn, and wait until it has really finished.
+        reason = host_error
+
         def cancel() -> None:
             if cc.state == eio.lowlevel.ON:
-                cc.cancel(host_error)
+                cc.cancel(reason)
 
         loop.call_soon_threadsafe(cancel)
         with trio.CancelScope(shield=True):
@@ -195,7 +196,7 @@ async def _await_fiber(loop: Loop, coro: Coroutine[Any, Any, Any], owner: Host |
 class _Call:
     """A `run_trio` call in flight: its trio task's cancel scope and the fiber's cancellation."""
 
-    __slots__ = ("scope", "cancelled")
+    __slots__ = ("cancelled", "scope")
 
     def __init__(self) -> None:
         self.scope = trio.CancelScope()
