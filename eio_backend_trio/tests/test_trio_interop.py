@@ -539,3 +539,34 @@ def test_two_fibers_waiting_for_the_same_direction_is_an_error(trio_run: Runner[
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_wait_ended_by_notify_closing_is_no_deadlock(kind: str) -> None:
+    # In a run eio owns (deadlocks are detected), the closed descriptor's wait
+    # still counts as pending until its fiber is woken with the error.
+    a, b = socket.socketpair()
+    closed = OSError("closed under the waiter")
+
+    async def main() -> str:
+        async def waiter() -> str:
+            try:
+                await eio.lowlevel.wait_readable(a.fileno())
+            except OSError as ex:
+                return "closing error" if ex is closed else repr(ex)
+            return "readable"
+
+        async def close() -> str:
+            await eio.fiber.yield_()
+            eio.lowlevel.notify_closing(a.fileno(), closed)
+            a.close()
+            return "closed"
+
+        return str(await eio.fiber.pair(waiter, close))
+
+    try:
+        loop = hosting.TrioLoop(new_poller(kind), backend_id="trio")
+        assert loop.run(main()) == "('closing error', 'closed')"
+    finally:
+        a.close()
+        b.close()

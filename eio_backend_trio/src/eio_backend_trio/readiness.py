@@ -265,7 +265,7 @@ class _Watch:
 class TaskPoller(TrioPoller):
     """Readiness through one trio task per wait (works wherever trio does)."""
 
-    __slots__ = ("_token", "_parked", "_kicked", "_watches")
+    __slots__ = ("_token", "_parked", "_kicked", "_watches", "_tasks")
 
     def __init__(self) -> None:
         super().__init__()
@@ -273,10 +273,12 @@ class TaskPoller(TrioPoller):
         self._parked: trio.lowlevel.Task | None = None
         self._kicked = False
         self._watches: dict[tuple[int, int], _Watch] = {}
+        # Watch tasks not yet ended (each will wake its fiber), closed descriptors' included.
+        self._tasks = 0
 
     def busy(self) -> bool:
         """Whether a fiber waits for a descriptor or a `run_trio` call is pending."""
-        return bool(self._watches or self.calls)
+        return bool(self._tasks or self.calls)
 
     def notify(self) -> None:
         """Wake the driver through trio's own thread- and signal-safe queue."""
@@ -344,6 +346,7 @@ class TaskPoller(TrioPoller):
 
         fiber.cancel_fn = cancel
         trio.lowlevel.spawn_system_task(self._watch, fd, bit, watch, context=contextvars.Context())
+        self._tasks += 1
         await wait()
 
     async def _watch(self, fd: int, bit: int, watch: _Watch) -> None:
@@ -356,6 +359,7 @@ class TaskPoller(TrioPoller):
                     await trio.lowlevel.wait_writable(fd)
             except (OSError, trio.BusyResourceError, trio.ClosedResourceError) as ex:
                 outcome = ex
+        self._tasks -= 1
         if self._watches.get((fd, bit)) is watch:
             del self._watches[(fd, bit)]
         fiber = watch.fiber
