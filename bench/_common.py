@@ -80,6 +80,19 @@ def eio_uring_runner() -> Impl:
     return Impl("eio(uring)", "eio", cast(Runner, run_plain))
 
 
+def eio_trio_runner() -> Impl:
+    """eio hosted on trio (each run is a trio run whose system task steps the eio loop)."""
+    try:
+        mod = importlib.import_module("eio_backend_trio")
+    except ImportError as ex:
+        return Impl("eio(trio)", "eio", None, f"not importable: {ex}")
+    reason: object = mod.unavailable_reason()
+    if reason is not None:
+        return Impl("eio(trio)", "eio", None, f"unavailable: {reason}")
+    # run_plain(fn) has the same contract as eio_mock.backend.run; found by name, so cast.
+    return Impl("eio(trio)", "eio", cast(Runner, mod.run_plain))
+
+
 class _AsyncioRunner:
     """Runs an async function with `asyncio.Runner` on loops made by ``factory`` (None: asyncio's default)."""
 

@@ -1,4 +1,4 @@
-"""TCP echo benchmark: eio on io_uring against asyncio, uvloop and trio stream servers.
+"""TCP echo benchmark: eio on io_uring and eio hosted on trio against asyncio, uvloop and trio stream servers.
 
 Each server runs in its own process; bench/echo_client.c (compiled with
 ``gcc -O2`` into a temporary directory at run time) drives it with N
@@ -11,6 +11,9 @@ Servers (``--only`` takes these names):
 
 - ``eio(uring)``: `eio.net.run_server` with ``eio.flow.copy(flow, flow)`` per connection;
 - ``eio(uring) 2 domains``: the same with one additional domain (a second thread and ring);
+- ``eio(trio)``: the same eio server hosted on trio (`eio_backend_trio`), sockets from the
+  shared Unix layer, readiness through the loop's own epoll; ``eio(trio) tasks``: the same
+  with one trio task per readiness wait (the portable strategy), for comparison;
 - ``asyncio streams`` / ``uvloop streams``: ``asyncio.start_server``, read / write / drain;
 - ``trio``: ``trio.serve_tcp``, ``async for`` over the stream / ``send_all``;
 - ``uvloop protocol``: a ``Protocol`` whose ``data_received`` writes back (no coroutines
@@ -75,6 +78,31 @@ def serve_eio(domains: int) -> None:
             await eio.net.run_server(sock, echo, on_error=lambda ex: None, additional_domains=extra)
 
     run_plain(main)
+
+
+def serve_eio_trio(readiness: str) -> None:
+    """eio hosted on trio (the shared Unix layer's sockets): run_server, eio.flow.copy(flow, flow).
+
+    ``readiness``: "epoll" (the loop's own epoll, the default on Linux) or "tasks" (a trio task per wait).
+    """
+    import eio
+    import eio.net
+    import eio.unix
+    from eio_backend_trio.hosting import TrioLoop
+    from eio_backend_trio.readiness import TaskPoller, new_poller
+
+    async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        await eio.flow.copy(flow, flow)
+
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, eio.unix.UnixNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            announce(addr.port)
+            await eio.net.run_server(sock, echo, on_error=lambda ex: None)
+
+    TrioLoop(TaskPoller() if readiness == "tasks" else new_poller(), backend_id="trio").run(main())
 
 
 def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
@@ -156,12 +184,14 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring)": lambda: serve_eio(1),
     "eio(uring) 2 domains": lambda: serve_eio(2),
+    "eio(trio)": lambda: serve_eio_trio("epoll"),
+    "eio(trio) tasks": lambda: serve_eio_trio("tasks"),
     "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,
 }
-EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains")
+EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(trio)", "eio(trio) tasks")
 PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
 
 
@@ -169,14 +199,14 @@ def unavailable(name: str) -> str | None:
     """Why server ``name`` can't run here, or None."""
     module = {"uvloop streams": "uvloop", "uvloop protocol": "uvloop", "trio": "trio"}.get(name)
     if name in EIO_NAMES:
-        module = "eio_backend_uring"
+        module = "eio_backend_trio" if name.startswith("eio(trio)") else "eio_backend_uring"
     if module is None:
         return None
     try:
         mod = __import__(module)
     except ImportError as ex:
         return f"not importable: {ex}"
-    if module == "eio_backend_uring":
+    if module in ("eio_backend_uring", "eio_backend_trio"):
         reason: str | None = mod.unavailable_reason()
         return reason
     return None

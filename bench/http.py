@@ -1,4 +1,4 @@
-"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio on io_uring against uvloop, asyncio and trio.
+"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio on io_uring and hosted on trio against uvloop, asyncio and trio.
 
 Each server runs in its own process and answers every request on a
 connection with the same small response; `wrk` drives it (100 connections,
@@ -18,6 +18,8 @@ the blank line and writing the response:
   ``consume`` (the peers' ``readuntil`` work), one ``eio.flow.write`` per response;
 - ``eio(uring) lines``: the same, the head read with ``BufRead.line`` (request
   line, then headers up to the blank line: more work than the peers do);
+- ``eio(trio)``: the ``eio(uring)`` server hosted on trio (`eio_backend_trio`), its sockets
+  from the shared Unix layer;
 - ``uvloop streams`` / ``asyncio streams``: ``asyncio.start_server``,
   ``readuntil(b"\\r\\n\\r\\n")``, ``write`` and ``drain``;
 - ``trio``: ``trio.serve_tcp``, ``receive_some`` into a buffer, ``send_all``.
@@ -87,12 +89,10 @@ async def _request_lines(r: eio.BufRead) -> None:
         pass
 
 
-def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]]) -> None:
-    """eio on io_uring: a BufRead for the requests, one `eio.flow.write` per response."""
+def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: str = "uring") -> None:
+    """eio on io_uring (or hosted on trio): a BufRead for the requests, one `eio.flow.write` per response."""
     import eio
     import eio.net
-    from eio_backend_uring._net import UringNetwork
-    from eio_backend_uring._run import run_plain
 
     response = [RESPONSE]
 
@@ -104,14 +104,25 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]]) -> None:
 
     async def main() -> None:
         async with eio.Switch.run() as sw:
-            sock = await eio.net.listen(sw, UringNetwork(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            sock = await eio.net.listen(sw, network(), eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
             addr = eio.net.listening_addr(sock)
             assert isinstance(addr, eio.net.Tcp)
             announce(addr.port)
             # wrk closes its connections at the end, possibly mid-request: not an error here.
             await eio.net.run_server(sock, handle, on_error=lambda ex: None)
 
-    run_plain(main)
+    if backend == "trio":
+        import eio.unix
+        from eio_backend_trio import run_plain as trio_run_plain
+
+        network: Callable[[], eio.net.Network] = eio.unix.UnixNetwork
+        trio_run_plain(main)
+    else:
+        from eio_backend_uring._net import UringNetwork
+        from eio_backend_uring._run import run_plain
+
+        network = UringNetwork
+        run_plain(main)
 
 
 def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
@@ -167,6 +178,7 @@ _PEERS = ("uvloop streams", "asyncio streams", "trio")
 SERVERS: dict[str, Callable[[], None]] = {
     _EIO: lambda: serve_eio(_request_head),
     _EIO_LINES: lambda: serve_eio(_request_lines),
+    "eio(trio)": lambda: serve_eio(_request_head, "trio"),
     "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,

@@ -35,6 +35,7 @@ from bench._common import (
     Runner,
     Sample,
     all_impls,
+    eio_trio_runner,
     format_ratios,
     format_table,
     machine_description,
@@ -314,7 +315,7 @@ BENCHMARKS: dict[str, tuple[str, dict[str, BenchFn]]] = {
     ),
 }
 
-EIO_NAMES = ("eio(mock)", "eio(uring)")
+EIO_NAMES = ("eio(mock)", "eio(uring)", "eio(trio)")
 PEER_NAMES = ("asyncio", "uvloop", "trio")
 GOAL = 0.5  # the issue's target: eio at most half of uvloop's cost
 
@@ -336,6 +337,7 @@ def run_all(n: int, repeat: int, gc_enabled: bool, only: list[str], log: Callabl
     """
     results = Results(n=n, repeat=repeat, gc_enabled=gc_enabled)
     impls = all_impls()
+    impls.insert(2, eio_trio_runner())  # after eio(mock) and eio(uring)
     for impl in impls:
         if impl.skip_reason is not None:
             results.skipped[impl.name] = impl.skip_reason
@@ -383,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME",
         help="run only this benchmark (spawn, yield, stream) or implementation "
-        "(eio(mock), eio(uring), eio, asyncio, uvloop, trio); repeatable, comma-separated",
+        "(eio(mock), eio(uring), eio(trio), eio, asyncio, uvloop, trio); repeatable, comma-separated",
     )
     parser.add_argument("--gc", choices=("on", "off"), default="on", help="garbage collector during runs (default on)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")

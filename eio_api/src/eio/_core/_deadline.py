@@ -33,9 +33,15 @@ class TimerHandle(Protocol):
 
 
 class _Clock(Protocol):
-    def now(self) -> float: ...
+    """What a deadline needs from a clock: the time now and a way to wait for one."""
 
-    async def sleep_until(self, deadline: float, /) -> None: ...
+    def now(self) -> float:
+        """The clock's current time in seconds."""
+        ...
+
+    async def sleep_until(self, deadline: float, /) -> None:
+        """Return once the clock reads ``deadline`` or later."""
+        ...
 
 
 def check_duration(seconds: object, who: str) -> float:

@@ -143,7 +143,7 @@ class LoopTracer:
         self.loop = loop
         self.recorder = recorder
         self.threshold = threshold
-        self.pid = recorder.new_domain() if recorder is not None else 0
+        self.pid: int = recorder.new_domain() if recorder is not None else 0
         self._ids: dict[Fiber, int] = {}
         self._next_id = 0
         # fiber -> (waker id or 0 for the loop, time) of its pending wake-up
