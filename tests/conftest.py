@@ -32,6 +32,20 @@ def _backends() -> list[tuple[str, Runner]]:
             backends.append(("uring", run_plain))
     except ImportError:
         pass
+    try:
+        import eio_backend_asyncio
+        from eio_backend_asyncio._plugin import uvloop_unavailable_reason
+
+        backends.append(("asyncio", eio_backend_asyncio.run_plain))
+        if uvloop_unavailable_reason() is None:
+            import uvloop
+
+            def run_uvloop(fn: Callable[[], Awaitable[T]], /) -> T:
+                return eio_backend_asyncio.run_plain(fn, loop_factory=uvloop.new_event_loop)
+
+            backends.append(("asyncio-uvloop", run_uvloop))
+    except ImportError:
+        pass
     return backends
 
 

@@ -1,0 +1,292 @@
+"""An eio loop living inside an asyncio event loop.
+
+`AsyncioPoller` is the `eio.lowlevel.ReadinessPoller` of such a loop. It works
+in one of two ways:
+
+- hosted (`host_for`): the asyncio loop is running and eio is a guest. Each
+  turn of the eio loop (`Loop.step`) is a plain asyncio callback, scheduled
+  with ``call_soon`` while fibers are ready, ``call_at`` for the next eio
+  timer, and ``call_soon_threadsafe`` when another thread (or a signal
+  handler) wakes the loop. There is no driver task: a callback costs a
+  fraction of a task step.
+- self-driven (`new_domain_loop`): eio's `Loop.run` drives, and its
+  ``poll(timeout)`` runs the asyncio loop until something wakes a fiber or
+  the timeout passes. A domain (an OS thread of ``env.domain_mgr``) runs
+  this way, since it has no asyncio code of its own to host it.
+
+Readiness comes from asyncio (``add_reader``/``add_writer``). A descriptor
+stays registered between two waits, so a fiber that reads, writes and waits
+again costs no registration calls; it is unregistered when it turns ready
+with nobody waiting, when a wait is cancelled, and in `notify_closing`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Callable
+
+from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
+
+BACKEND_ID = "asyncio"
+
+# One hosted eio loop per asyncio loop, so that every `run_eio` call in it
+# shares fibers, promises and streams.
+_hosts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncioPoller] = weakref.WeakKeyDictionary()
+
+
+class AsyncioPoller:
+    """A readiness poller backed by an asyncio event loop (see the module docstring)."""
+
+    __slots__ = (
+        "_aloop_ref",
+        "loop",
+        "hosted",
+        "_readers",
+        "_writers",
+        "_scheduled",
+        "_timer",
+        "_timer_at",
+        "_wakeup",
+        "calls",
+        "closed",
+        "__weakref__",
+    )
+
+    def __init__(self, aloop: asyncio.AbstractEventLoop, hosted: bool) -> None:
+        # A weak reference: the poller is the value of a WeakKeyDictionary keyed by the asyncio loop.
+        self._aloop_ref = weakref.ref(aloop)
+        self.loop = Loop(self, backend_id=BACKEND_ID)
+        self.hosted = hosted
+        # Descriptors registered with asyncio -> the fiber waiting (None: registered, nobody waits).
+        self._readers: dict[int, Fiber | None] = {}
+        self._writers: dict[int, Fiber | None] = {}
+        # A step (hosted) or a stop of the asyncio loop (self-driven) is queued.
+        self._scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._wakeup: Callable[[], None] = self._step if hosted else self._stop
+        # asyncio calls (`run_asyncio`) in flight: each will wake a fiber.
+        self.calls = 0
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<AsyncioPoller {'hosted' if self.hosted else 'self-driven'} on {self.aloop!r}>"
+
+    @property
+    def aloop(self) -> asyncio.AbstractEventLoop:
+        """The asyncio loop (it outlives every use of the poller)."""
+        aloop = self._aloop_ref()
+        if aloop is None:
+            raise RuntimeError("the asyncio loop hosting this eio loop is gone")
+        return aloop
+
+    # -- waking ------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Make the eio loop take a turn soon (the asyncio loop's own thread only, outside signal handlers)."""
+        if self.hosted:
+            if not self._scheduled:
+                self._scheduled = True
+                self.aloop.call_soon(self._step)
+        else:
+            self.aloop.stop()
+
+    def notify(self) -> None:
+        """Make the eio loop take a turn soon: any thread, and signal handlers."""
+        # call_soon_threadsafe also wakes an asyncio loop asleep in the kernel
+        # (it writes to the loop's self-pipe), which plain call_soon would not
+        # do for a signal handler that ran while the loop was in select().
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                self.aloop.call_soon_threadsafe(self._wakeup)
+            except RuntimeError:
+                self._scheduled = False  # the asyncio loop is closed: nothing left to wake
+
+    def _stop(self) -> None:
+        self._scheduled = False
+        self.aloop.stop()
+
+    # -- the hosted driver ----------------------------------------------------------
+
+    def _step(self) -> None:
+        self._scheduled = False
+        loop = self.loop
+        loop.step()
+        timeout = loop.next_timeout()
+        if timeout is None:
+            return
+        aloop = self.aloop
+        if timeout == 0:
+            if not self._scheduled:
+                self._scheduled = True
+                aloop.call_soon(self._step)
+            return
+        at = aloop.time() + timeout
+        timer = self._timer
+        # A pending host timer due no later than needed is kept: one that fires
+        # early costs a step that finds nothing due, cheaper than re-arming it
+        # after every step.
+        if timer is None or self._timer_at > at:
+            if timer is not None:
+                timer.cancel()
+            self._timer_at = at
+            self._timer = aloop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._scheduled:
+            self._step()
+
+    # -- the self-driven loop (Poller.poll) -------------------------------------------
+
+    def poll(self, loop: Loop, timeout: float | None) -> None:
+        """Run the asyncio loop until a fiber is woken or ``timeout`` seconds pass (self-driven mode only)."""
+        aloop = self.aloop
+        if timeout is None:
+            handle = None
+        elif timeout == 0 or loop.inbox:
+            handle = aloop.call_soon(aloop.stop)
+        else:
+            handle = aloop.call_later(timeout, aloop.stop)
+        try:
+            aloop.run_forever()
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+    def busy(self) -> bool:
+        """Whether a fiber waits on a descriptor or an asyncio call is in flight."""
+        return self.calls > 0 or any(f is not None for f in self._readers.values()) or any(
+            f is not None for f in self._writers.values()
+        )
+
+    def close(self) -> None:
+        """Unregister every descriptor; a self-driven poller also closes its asyncio loop."""
+        if self.closed:
+            return
+        self.closed = True
+        aloop = self._aloop_ref()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if aloop is None or aloop.is_closed():
+            return
+        for fd in self._readers:
+            aloop.remove_reader(fd)
+        for fd in self._writers:
+            aloop.remove_writer(fd)
+        self._readers.clear()
+        self._writers.clear()
+        if not self.hosted:
+            _hosts.pop(aloop, None)
+            aloop.run_until_complete(aloop.shutdown_asyncgens())
+            aloop.close()
+
+    # -- readiness waits ------------------------------------------------------------
+
+    async def wait_readable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be readable (cancellable)."""
+        fiber = current_fiber()
+        cc = fiber.cc
+        if cc.state != ON:
+            cc.check()
+        readers = self._readers
+        if fd in readers:
+            if readers[fd] is not None:
+                raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be readable")
+        else:
+            self.aloop.add_reader(fd, self._on_readable, fd)
+        readers[fd] = fiber
+
+        def cancel(error: BaseException) -> None:
+            if readers.get(fd) is fiber:
+                del readers[fd]
+                self.aloop.remove_reader(fd)
+            fiber.wake_error(error)
+
+        fiber.cancel_fn = cancel
+        await wait()
+
+    async def wait_writable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be writable (cancellable)."""
+        fiber = current_fiber()
+        cc = fiber.cc
+        if cc.state != ON:
+            cc.check()
+        writers = self._writers
+        if fd in writers:
+            if writers[fd] is not None:
+                raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be writable")
+        else:
+            self.aloop.add_writer(fd, self._on_writable, fd)
+        writers[fd] = fiber
+
+        def cancel(error: BaseException) -> None:
+            if writers.get(fd) is fiber:
+                del writers[fd]
+                self.aloop.remove_writer(fd)
+            fiber.wake_error(error)
+
+        fiber.cancel_fn = cancel
+        await wait()
+
+    def _on_readable(self, fd: int) -> None:
+        readers = self._readers
+        fiber = readers.get(fd)
+        if fiber is None:
+            # Ready with nobody waiting: stop watching until someone waits again.
+            readers.pop(fd, None)
+            self.aloop.remove_reader(fd)
+            return
+        readers[fd] = None
+        fiber.wake(None)
+        self.kick()
+
+    def _on_writable(self, fd: int) -> None:
+        writers = self._writers
+        fiber = writers.get(fd)
+        if fiber is None:
+            writers.pop(fd, None)
+            self.aloop.remove_writer(fd)
+            return
+        writers[fd] = None
+        fiber.wake(None)
+        self.kick()
+
+    def notify_closing(self, fd: int, error: BaseException, /) -> None:
+        """Unregister ``fd`` and raise ``error`` in the fibers waiting on it (before it is closed)."""
+        woke = False
+        if fd in self._readers:
+            fiber = self._readers.pop(fd)
+            self.aloop.remove_reader(fd)
+            if fiber is not None:
+                fiber.wake_error(error)
+                woke = True
+        if fd in self._writers:
+            fiber = self._writers.pop(fd)
+            self.aloop.remove_writer(fd)
+            if fiber is not None:
+                fiber.wake_error(error)
+                woke = True
+        if woke and threading.get_ident() != self.loop.thread_id:
+            self.kick()  # called between two steps: the woken fibers need one
+
+
+def host_for(aloop: asyncio.AbstractEventLoop) -> AsyncioPoller:
+    """The eio loop hosted in the asyncio loop ``aloop`` (made on first use; one per asyncio loop)."""
+    poller = _hosts.get(aloop)
+    if poller is None:
+        poller = AsyncioPoller(aloop, hosted=True)
+        _hosts[aloop] = poller
+    return poller
+
+
+def new_domain_loop(new_event_loop: Callable[[], asyncio.AbstractEventLoop]) -> Loop:
+    """A self-driven eio loop on a new asyncio loop (for a domain's thread; closing its poller closes both)."""
+    aloop = new_event_loop()
+    poller = AsyncioPoller(aloop, hosted=False)
+    _hosts[aloop] = poller
+    return poller.loop
