@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import pytest
 
-import eio_mock
+from eio.lowlevel import BackendInfo
+from eio_main._registry import discover
 
 T = TypeVar("T")
 
@@ -22,34 +23,19 @@ class Runner(Protocol):
     def __call__(self, fn: Callable[[], Awaitable[T]], /) -> T: ...
 
 
-def _backends() -> list[tuple[str, Runner]]:
-    backends: list[tuple[str, Runner]] = [("mock", eio_mock.backend.run)]
-    try:
-        import eio_backend_uring
-
-        run_plain = getattr(eio_backend_uring, "run_plain", None)
-        if run_plain is not None and getattr(eio_backend_uring, "unavailable_reason", lambda: "missing")() is None:
-            backends.append(("uring", run_plain))
-    except ImportError:
-        pass
-    try:
-        import eio_backend_asyncio
-        from eio_backend_asyncio._plugin import uvloop_unavailable_reason
-
-        backends.append(("asyncio", eio_backend_asyncio.run_plain))
-        if uvloop_unavailable_reason() is None:
-            import uvloop
-
-            def run_uvloop(fn: Callable[[], Awaitable[T]], /) -> T:
-                return eio_backend_asyncio.run_plain(fn, loop_factory=uvloop.new_event_loop)
-
-            backends.append(("asyncio-uvloop", run_uvloop))
-    except ImportError:
-        pass
-    return backends
+def _available() -> list[BackendInfo]:
+    """Every installed backend (its ``eio`` entry point) usable on this machine, by name."""
+    infos = sorted(discover().backends.values(), key=lambda info: info.name)
+    return [info for info in infos if info.unavailable_reason() is None]
 
 
-BACKENDS = _backends()
+AVAILABLE = _available()
+# `run` fixture: every backend that can run a plain function.
+BACKENDS: list[tuple[str, Runner]] = [(info.name, info.run_plain) for info in AVAILABLE if info.run_plain is not None]
+# Backends whose environment is the real operating system (the mock's is simulated).
+OS_BACKENDS: dict[str, Callable[[Callable[[Any], Awaitable[Any]]], Any]] = {
+    info.name: info.run for info in AVAILABLE if info.name != "mock"
+}
 
 
 @pytest.fixture(params=[name for name, _ in BACKENDS])
@@ -62,6 +48,17 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 def run(backend_name: str) -> Runner:
     """Run an async function on the backend under test."""
     return dict(BACKENDS)[backend_name]
+
+
+@pytest.fixture(params=sorted(OS_BACKENDS))
+def os_backend(request: pytest.FixtureRequest) -> str:
+    """The name of an operating-system backend under test (its ``run(main)`` gives ``main`` a real env)."""
+    return str(request.param)
+
+
+def run_env(backend: str, main: Callable[[Any], Awaitable[T]]) -> T:
+    """``main(env)`` on the OS backend ``backend``, with its full environment."""
+    return cast(T, OS_BACKENDS[backend](main))
 
 
 class Trace:

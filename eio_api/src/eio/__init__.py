@@ -21,7 +21,7 @@ from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
 from ._core._trace import traceln
 from ._flow._errors import EndOfFile
-from ._io_errors import Io
+from ._io_errors import Io, ResourceClosed
 from .buf_read import BufRead
 from .buf_write import BufWrite
 from .path import Path
@@ -48,6 +48,7 @@ __all__ = [
     "Promise",
     "ReleaseHook",
     "Resolver",
+    "ResourceClosed",
     "Semaphore",
     "Stdenv",
     "Stream",

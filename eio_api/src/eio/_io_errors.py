@@ -46,6 +46,7 @@ __all__ = [
     "FsError",
     "Io",
     "NetError",
+    "ResourceClosed",
     "NotFound",
     "NotNative",
     "PermissionDenied",
@@ -64,6 +65,14 @@ class Io(OSError):
     Constructed like `OSError`: ``Io(errno, strerror, filename)`` or
     ``Io(message)``. What the program was doing is in the exception's notes;
     the backend's own error, if any, is ``__cause__``.
+    """
+
+
+class ResourceClosed(Io, ValueError):
+    """An operation used a socket, file, directory or pipe that was closed (or was closed while it waited).
+
+    Also a `ValueError`, as Python's own ``I/O operation on closed file``, so
+    ``except ValueError`` written for plain Python files keeps working.
     """
 
 
@@ -246,7 +255,7 @@ class ChildError(ProcessError):
 
 
 # Tracebacks and reprs name the public module a class is used from.
-for _cls in (Io,):
+for _cls in (Io, ResourceClosed):
     _cls.__module__ = "eio"
 for _cls in (NetError, ConnectionReset, ConnectionFailure, ConnectionRefused, ConnectionTimeout, AddressLookupFailed):
     _cls.__module__ = "eio.net"

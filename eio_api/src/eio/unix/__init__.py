@@ -1,0 +1,72 @@
+"""The shared Unix layer (Eio's ``Eio_unix``): everything above the poller, for any backend.
+
+Written against two primitives only, the readiness waits of the running
+loop's poller (`eio.lowlevel.wait_readable` / `wait_writable` /
+`notify_closing`, see `eio.lowlevel.ReadinessPoller`) and worker threads
+(`eio.lowlevel.run_in_systhread`), so a backend needs no more than a poller
+to offer the whole standard environment: `make_stdenv`.
+
+- `Fd`: one owned descriptor, closed once, never while in use; closing wakes
+  its waiters in every domain with `eio.ResourceClosed`.
+- `UnixNetwork` and its sockets: try the call, wait for readiness on EAGAIN.
+- `UnixProcessManager`: child processes, pipes, reaping (pidfd or a thread).
+- `FdFlow` (standard streams, pipes), `SecureRandom`, `Debug`.
+- `UnixDir` / `UnixFile`: files and directories on worker threads, sandboxed
+  by `resolve_beneath` (component by component, for systems without ``openat2``).
+
+The module imports on every platform; what needs a Unix system call says so
+when used elsewhere.
+"""
+
+from __future__ import annotations
+
+from .._io_errors import ResourceClosed
+from ._env import UnixEnv, make_stdenv
+from ._fd import Fd
+from ._flow import Debug, FdFlow, SecureRandom, stdio_flows
+from ._fs import UnixDir, UnixFile, cwd_dir, fs_dir, stat_of
+from ._net import (
+    ACCEPT_BACKOFF,
+    OUT_OF_RESOURCES,
+    UnixDatagramSocket,
+    UnixListeningSocket,
+    UnixNetwork,
+    UnixSocket,
+    UnixStreamSocket,
+    check_cancelled,
+    new_socket,
+)
+from ._process import UnixProcess, UnixProcessManager, find_program
+from ._sandbox import MAX_SYMLINKS, escape_error, open_beneath, resolve_beneath
+
+__all__ = [
+    "ACCEPT_BACKOFF",
+    "MAX_SYMLINKS",
+    "OUT_OF_RESOURCES",
+    "Debug",
+    "Fd",
+    "FdFlow",
+    "ResourceClosed",
+    "SecureRandom",
+    "UnixDatagramSocket",
+    "UnixDir",
+    "UnixEnv",
+    "UnixFile",
+    "UnixListeningSocket",
+    "UnixNetwork",
+    "UnixProcess",
+    "UnixProcessManager",
+    "UnixSocket",
+    "UnixStreamSocket",
+    "check_cancelled",
+    "cwd_dir",
+    "escape_error",
+    "find_program",
+    "fs_dir",
+    "make_stdenv",
+    "new_socket",
+    "open_beneath",
+    "resolve_beneath",
+    "stat_of",
+    "stdio_flows",
+]

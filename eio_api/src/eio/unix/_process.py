@@ -1,0 +1,422 @@
+"""Child processes over readiness waits: `UnixProcessManager` (``env.process_mgr``).
+
+Starting a child uses `subprocess.Popen` with descriptors only (no pipes of
+its own): CPython's fork/exec helper is safe in a program with threads, can
+set the child's directory, and with ``close_fds`` the child gets nothing but
+its three standard streams. Starting is synchronous, as in Eio: it lasts
+until the child has called ``exec``. A program name without ``/`` is
+searched for in ``PATH`` (the child's, if ``env`` is given).
+
+Standard streams that are not descriptors are fed and drained through
+non-blocking pipes by fibers in the child's switch.
+
+The exit is watched by a daemon fiber in the child's switch. On Linux a
+pidfd becomes readable when the child exits: the fiber waits for that
+(`eio.lowlevel.wait_readable`) and reaps with ``waitid(P_PIDFD)``, never a
+reused PID. Elsewhere a worker thread blocks in ``waitpid`` (counted in
+``loop.pending_external``, so the loop knows a wake-up will come). If the
+switch finishes first, the fiber is cancelled: it sends ``SIGKILL`` and,
+protected from cancellation, waits for the exit and reaps.
+
+The child's directory is opened through the ``cwd`` path's directory
+capability (so a sandbox applies); the child enters it by
+``/proc/self/fd/N`` where that exists, else by ``fchdir`` before ``exec``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal as _signal
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, cast
+
+from .. import flow as _flow
+from .._core._cancel import Cancelled
+from .._core._loop import InternalThread, current_loop
+from .._core._promise import Promise, Resolver
+from .._core._readiness import wait_readable
+from .._core._scopes import protect
+from .._core._switch import Switch
+from .._io_errors import ExecutableNotFound, Exited, ExitStatus, Io, NotNative, Signaled, from_oserror
+from ..fiber import fork, fork_daemon
+from ..file import Ro
+from ..path import Path
+from ..process import ArgumentListTooLong, ExecutableFormatError, PermissionDenied, Process, ProcessManager
+from ._flow import FdFlow
+
+__all__ = ["UnixProcess", "UnixProcessManager", "find_program"]
+
+_HAS_PIDFD = sys.platform == "linux" and hasattr(os, "pidfd_open")
+_PROC_FD = os.path.isdir("/proc/self/fd")
+
+
+def _status_of_waitpid(status: int) -> ExitStatus:
+    if os.WIFSIGNALED(status):
+        return Signaled(os.WTERMSIG(status))
+    return Exited(os.waitstatus_to_exitcode(status))
+
+
+class UnixProcess:
+    """A child process started by `UnixProcessManager` (an `eio.process.Process`)."""
+
+    __slots__ = ("pid", "_pidfd", "_popen", "_exit", "_set_exit", "_copies", "_args0", "_reaped")
+
+    pid: int
+
+    def __init__(self, popen: subprocess.Popen[bytes], pidfd: int, args0: str) -> None:
+        self.pid = popen.pid
+        self._popen: subprocess.Popen[bytes] | None = popen
+        self._pidfd = pidfd  # -1 without pidfds
+        self._reaped = False
+        self._exit: Promise[ExitStatus] = Promise()
+        self._set_exit = Resolver(self._exit)
+        # Resolved when each fiber copying a standard stream has finished.
+        self._copies: list[Promise[None]] = []
+        self._args0 = args0
+
+    def __repr__(self) -> str:
+        state = f" {self._exit.peek()}" if self._exit.is_resolved() else ""
+        return f"<process {self.pid} {self._args0!r}{state}>"
+
+    def copying(self) -> Resolver[None]:
+        """A resolver to resolve when a fiber copying one of the child's streams ends; `await_` waits for it."""
+        done: Promise[None] = Promise()
+        self._copies.append(done)
+        return Resolver(done)
+
+    async def await_(self) -> ExitStatus:
+        """Wait for the exit and for the copying of the standard streams; the exit status."""
+        status = await self._exit
+        for done in self._copies:
+            await done
+        return status
+
+    def signal(self, signum: int, /) -> None:
+        """Send ``signum`` to the child; nothing once it has been reaped."""
+        if self._reaped:
+            return
+        try:
+            if self._pidfd >= 0:
+                _signal.pidfd_send_signal(self._pidfd, signum)
+            else:
+                os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass  # exited, not yet reaped: nothing to signal
+        except OSError as ex:
+            if ex.errno == errno.EINVAL:
+                raise ValueError(f"invalid signal number {signum}") from None
+            raise from_oserror(ex, f"signalling process {self.pid}") from ex
+
+    def _finish(self, status: ExitStatus | None, error: BaseException | None) -> None:
+        self._reaped = True
+        popen, self._popen = self._popen, None
+        if popen is not None:
+            # Popen warns when collected with no exit code: give it one.
+            popen.returncode = -1 if status is None else status.code if isinstance(status, Exited) else -status.signal
+        if status is None:
+            assert error is not None
+            self._set_exit.resolve_error(error)
+        else:
+            self._set_exit.resolve(status)
+
+    # -- Linux: pidfd ---------------------------------------------------------------------
+
+    def _reap_pidfd(self) -> None:
+        fd, self._pidfd = self._pidfd, -1
+        try:
+            res = os.waitid(os.P_PIDFD, fd, os.WEXITED)
+        except OSError as ex:
+            # Someone else reaped it (a waitpid(-1) elsewhere): the status is lost.
+            self._finish(None, from_oserror(ex, f"waiting for process {self.pid}"))
+            return
+        finally:
+            os.close(fd)
+        assert res is not None  # without WNOHANG, waitid returns a result or raises
+        if res.si_code == os.CLD_EXITED:
+            self._finish(Exited(res.si_status), None)
+        else:
+            self._finish(Signaled(res.si_status), None)
+
+    async def _watch_pidfd(self) -> None:
+        try:
+            await wait_readable(self._pidfd)
+        except Cancelled:
+            with protect():
+                self.signal(_signal.SIGKILL)
+                await wait_readable(self._pidfd)
+        except BaseException:
+            # Can't watch it: make sure it is gone and reaped, then report.
+            self.signal(_signal.SIGKILL)
+            self._reap_pidfd()
+            raise
+        self._reap_pidfd()
+
+    # -- elsewhere: a waiter thread ----------------------------------------------------
+
+    async def _watch_thread(self) -> None:
+        loop = current_loop()
+        reaped: Promise[int] = Promise()
+        resolver = Resolver(reaped)
+        pid = self.pid
+
+        def job() -> None:
+            try:
+                _pid, status = os.waitpid(pid, 0)
+            except OSError as ex:
+                outcome: Callable[[], None] = lambda: resolver.resolve_error(ex)  # noqa: E731
+            else:
+                outcome = lambda: resolver.resolve(status)  # noqa: E731
+
+            def done() -> None:
+                loop.pending_external -= 1
+                outcome()
+
+            loop.call_soon_threadsafe(done)
+
+        loop.pending_external += 1
+        InternalThread(target=job, name=f"eio-waitpid-{pid}", daemon=True).start()
+        try:
+            try:
+                status = await reaped
+            except Cancelled:
+                with protect():
+                    self.signal(_signal.SIGKILL)
+                    status = await reaped
+        except OSError as ex:
+            self._finish(None, from_oserror(ex, f"waiting for process {self.pid}"))
+            return
+        self._finish(_status_of_waitpid(status), None)
+
+    async def watch(self) -> None:
+        """The daemon fiber: reap the child when it exits; kill it first if cancelled (its switch ended)."""
+        if self._pidfd >= 0:
+            await self._watch_pidfd()
+        else:
+            await self._watch_thread()
+
+
+class _StdinClosed(Exception):
+    """The child closed its end of the stdin pipe (EPIPE)."""
+
+
+class _ChildStdin:
+    """The parent's end of a child's stdin pipe, as a sink that tells the child going away apart."""
+
+    __slots__ = ("pipe",)
+
+    def __init__(self, pipe: FdFlow) -> None:
+        self.pipe = pipe
+
+    async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
+        try:
+            return await self.pipe.single_write(bufs)
+        except BrokenPipeError:
+            raise _StdinClosed() from None
+        except Io as ex:
+            if ex.errno == errno.EPIPE or isinstance(ex.__cause__, BrokenPipeError):
+                raise _StdinClosed() from None
+            ex.add_note("writing to a child's stdin")
+            raise
+
+
+async def _feed_stdin(src: _flow.Source, fd: int, done: Resolver[None]) -> None:
+    pipe = FdFlow(fd, owned=True, label="stdin pipe", nonblocking=True)
+    try:
+        await _flow.copy(src, _ChildStdin(pipe))
+    except _StdinClosed:
+        pass  # the child stopped reading: the rest is not wanted
+    finally:
+        await pipe.close()
+        done.resolve(None)
+
+
+async def _drain(dst: _flow.Sink, fd: int, done: Resolver[None], label: str) -> None:
+    pipe = FdFlow(fd, owned=True, label=label, nonblocking=True)
+    try:
+        await _flow.copy(pipe, dst)
+    finally:
+        await pipe.close()
+        done.resolve(None)
+
+
+def _fd_of(flow: object) -> int | None:
+    fileno = getattr(flow, "fileno", None)
+    if fileno is None:
+        return None
+    fd = fileno()
+    return fd if isinstance(fd, int) else None
+
+
+def find_program(name: str, env: Mapping[str, str] | None) -> str:
+    """The path to execute for ``name``: ``name`` itself if it has a ``/``, else a search of ``PATH``.
+
+    Raises `eio.process.ExecutableNotFound` if no executable file has that name.
+    """
+    if "/" in name or (os.sep != "/" and os.sep in name):
+        return name
+    path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    for d in path.split(os.pathsep):
+        candidate = os.path.join(d or ".", name)
+        # As execvp, skip what exists but can't be run.
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    raise ExecutableNotFound(name)
+
+
+def _spawn_error(ex: OSError, program: str) -> Io:
+    code = ex.errno
+    if code == errno.ENOENT:
+        err: Io = ExecutableNotFound(program)
+    elif code == errno.EACCES:
+        err = PermissionDenied(program)
+    elif code == errno.ENOEXEC:
+        err = ExecutableFormatError(program)
+    elif code == errno.E2BIG:
+        err = ArgumentListTooLong()
+    else:
+        return from_oserror(ex, f"starting {program}")
+    err.__cause__ = ex
+    err.__suppress_context__ = True
+    return err
+
+
+async def _open_cwd(cwd: Path) -> int:
+    """A descriptor of the directory ``cwd``, opened through its capability (the caller closes it)."""
+    try:
+        f: Ro = await cwd.dir.open_in(None, cwd.path)
+        try:
+            fd = _fd_of(f)
+            if fd is None:
+                raise NotNative(f"{cwd} is not a directory of the operating system")
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise from_oserror(NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(cwd)))
+            return os.dup(fd)  # close-on-exec, as every descriptor Python makes
+        finally:
+            await f.close()
+    except Io as ex:
+        ex.add_note(f"opening {cwd} as a child's directory")
+        raise
+
+
+def _pipe() -> tuple[int, int]:
+    return os.pipe()  # Python makes both ends close-on-exec
+
+
+class UnixProcessManager:
+    """The process manager over readiness waits (``env.process_mgr``): an `eio.process.ProcessManager`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<process_mgr>"
+
+    async def spawn(
+        self,
+        sw: Switch,
+        args: Sequence[str],
+        /,
+        *,
+        stdin: _flow.Source | None = None,
+        stdout: _flow.Sink | None = None,
+        stderr: _flow.Sink | None = None,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        executable: str | None = None,
+    ) -> UnixProcess:
+        """Start ``args`` in a child attached to ``sw`` (see `eio.process.spawn`)."""
+        sw.check()
+        if executable is not None:
+            # A path, as Eio's: never searched for in PATH (Popen would).
+            program = executable if "/" in executable else "./" + executable
+        else:
+            program = find_program(args[0], env)
+        # Descriptors to close once the child has them, and parent ends of pipes to
+        # close if starting fails (else the copying fibers close them).
+        child_fds: list[int] = []
+        parent_fds: list[int] = []
+        try:
+            cwd_arg: str | None = None
+            preexec: Callable[[], None] | None = None
+            if cwd is not None:
+                dir_fd = await _open_cwd(cwd)
+                child_fds.append(dir_fd)
+                if _PROC_FD:
+                    cwd_arg = f"/proc/self/fd/{dir_fd}"
+                else:
+                    preexec = lambda: os.fchdir(dir_fd)  # noqa: E731
+                sw.check()  # it may have been cancelled while opening
+            stdin_fd = _fd_of(stdin)
+            feed = stdin is not None and stdin_fd is None
+            if feed:
+                r, w = _pipe()
+                child_fds.append(r)
+                parent_fds.append(w)
+                stdin_fd = r
+            stdout_fd = _fd_of(stdout)
+            drain_out = stdout is not None and stdout_fd is None
+            if drain_out:
+                r, w = _pipe()
+                child_fds.append(w)
+                parent_fds.append(r)
+                stdout_fd = w
+            stderr_fd = _fd_of(stderr)
+            drain_err = stderr is not None and stderr_fd is None
+            if drain_err:
+                r, w = _pipe()
+                child_fds.append(w)
+                parent_fds.append(r)
+                stderr_fd = w
+            try:
+                popen = subprocess.Popen(
+                    list(args),
+                    executable=program,
+                    stdin=stdin_fd,
+                    stdout=stdout_fd,
+                    stderr=stderr_fd,
+                    cwd=cwd_arg,
+                    env=env,
+                    close_fds=True,
+                    preexec_fn=preexec,
+                )
+            except OSError as ex:
+                if cwd_arg is not None and ex.filename == cwd_arg:
+                    err = from_oserror(ex, f"changing a child's directory to {cwd}")
+                    err.filename = str(cwd)
+                    raise err from ex
+                raise _spawn_error(ex, executable or program) from ex
+            pidfd = -1
+            if _HAS_PIDFD:
+                try:
+                    pidfd = os.pidfd_open(popen.pid)
+                except BaseException:
+                    popen.kill()
+                    popen.wait()
+                    raise
+        except BaseException:
+            for fd in parent_fds:
+                os.close(fd)
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        proc = UnixProcess(popen, pidfd, args[0])
+        fork_daemon(sw, proc.watch)
+        # The parent ends now belong to the copying fibers, which close them.
+        ends = iter(parent_fds)
+        if feed:
+            fork(sw, _feed_stdin, cast(_flow.Source, stdin), next(ends), proc.copying())
+        if drain_out:
+            fork(sw, _drain, cast(_flow.Sink, stdout), next(ends), proc.copying(), "stdout pipe")
+        if drain_err:
+            fork(sw, _drain, cast(_flow.Sink, stderr), next(ends), proc.copying(), "stderr pipe")
+        return proc
+
+
+if TYPE_CHECKING:
+    # Makes pyright check that the classes implement the Protocols.
+    _MGR_IS: type[ProcessManager] = UnixProcessManager
+    _PROC_IS: type[Process] = UnixProcess

@@ -1,0 +1,171 @@
+"""A minimal eio backend: a `selectors` poller plus the shared Unix layer (`eio.unix.make_stdenv`).
+
+It is written against the backend contract documented in `eio.lowlevel`
+alone, and serves as its executable example: the test suite runs every
+backend-parametrised test on it. It registers as ``selectors`` with
+``auto=False``, so `eio_main` uses it only when asked for by name.
+"""
+
+from __future__ import annotations
+
+import selectors
+import signal
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+import eio.unix
+from eio.lowlevel import BackendInfo, BackendRegistry, Fiber, Loop, coroutine_of, suspend
+
+__all__ = ["SelectorPoller", "eio_register_backends", "new_loop", "run", "run_plain"]
+
+T = TypeVar("T")
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+
+
+class SelectorPoller:
+    """An `eio.lowlevel.ReadinessPoller` over `selectors.DefaultSelector`.
+
+    Other threads and signal handlers wake it through a socket pair.
+    """
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        self._waiters: tuple[dict[int, Fiber], dict[int, Fiber]] = ({}, {})  # readers, writers
+        self._events: dict[int, int] = {}  # what each registered fd is registered for
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._sel.register(self._wake_r, _READ)
+        self._old_wakeup_fd: int | None = None
+        if threading.current_thread() is threading.main_thread():
+            # A signal may reach another thread while this one sleeps in select: have it write to us too.
+            self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+
+    def _update(self, fd: int) -> None:
+        events = (_READ if fd in self._waiters[0] else 0) | (_WRITE if fd in self._waiters[1] else 0)
+        old = self._events.get(fd, 0)
+        if events == old:
+            return
+        if not events:
+            del self._events[fd]
+            self._sel.unregister(fd)
+            return
+        self._events[fd] = events
+        if old:
+            self._sel.modify(fd, events)
+        else:
+            self._sel.register(fd, events)
+
+    async def _wait(self, fd: int, direction: int) -> None:
+        waiters = self._waiters[direction]
+
+        def register(fiber: Fiber) -> None:
+            if fd in waiters:
+                raise RuntimeError(f"another fiber is already waiting on fd {fd}")
+            waiters[fd] = fiber
+            self._update(fd)
+
+            def cancel(error: BaseException) -> None:
+                del waiters[fd]
+                self._update(fd)
+                fiber.wake_error(error)
+
+            fiber.cancel_fn = cancel
+
+        await suspend(register)
+
+    async def wait_readable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be readable."""
+        await self._wait(fd, 0)
+
+    async def wait_writable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be writable."""
+        await self._wait(fd, 1)
+
+    def notify_closing(self, fd: int, error: BaseException, /) -> None:
+        """Wake the fibers waiting on ``fd`` with ``error`` and forget it."""
+        for waiters in self._waiters:
+            fiber = waiters.pop(fd, None)
+            if fiber is not None:
+                fiber.wake_error(error)
+        self._update(fd)
+
+    def poll(self, loop: Loop, timeout: float | None) -> None:
+        """Wait at most ``timeout`` seconds for readiness or a wake-up; wake the ready fibers."""
+        for key, mask in self._sel.select(timeout):
+            if key.fileobj is self._wake_r:
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                continue
+            fd = key.fd
+            for direction, bit in ((0, _READ), (1, _WRITE)):
+                if mask & bit:
+                    fiber = self._waiters[direction].pop(fd, None)
+                    if fiber is not None:
+                        fiber.wake(None)
+            self._update(fd)
+
+    def busy(self) -> bool:
+        """Whether a fiber waits on a descriptor."""
+        return bool(self._events)
+
+    def notify(self) -> None:
+        """Wake a blocking `poll` (any thread, signal handlers too)."""
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass  # full (a wake-up is pending anyway) or closed (shutting down)
+
+    def close(self) -> None:
+        """Release the selector and the wake-up sockets."""
+        if self._old_wakeup_fd is not None:
+            signal.set_wakeup_fd(self._old_wakeup_fd)
+            self._old_wakeup_fd = None
+        self._sel.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+def new_loop() -> Loop:
+    """A new loop with its own selector (one per domain)."""
+    return Loop(SelectorPoller(), backend_id="selectors")
+
+
+def _run_loop(coro: Any) -> Any:
+    loop = new_loop()
+    try:
+        return loop.run(coro)
+    finally:
+        loop.poller.close()
+
+
+def run(main: Callable[[eio.unix.UnixEnv], Awaitable[T]]) -> T:
+    """Run ``await main(env)`` on a new loop, with the full standard environment."""
+    env = eio.unix.make_stdenv("selectors", new_loop)
+    return cast(T, _run_loop(coroutine_of(main, (env,), "eio_backend_selectors.run")))
+
+
+def run_plain(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``await fn()`` on a new loop without an environment."""
+    return cast(T, _run_loop(coroutine_of(fn, (), "eio_backend_selectors.run_plain")))
+
+
+def eio_register_backends(registry: BackendRegistry) -> None:
+    """Register ``selectors`` (never chosen automatically)."""
+    registry.register(
+        BackendInfo(
+            name="selectors",
+            priority=5,
+            run=run,
+            unavailable_reason=lambda: None,
+            distribution="eio-backend-selectors",
+            auto=False,
+            run_plain=run_plain,
+        )
+    )
