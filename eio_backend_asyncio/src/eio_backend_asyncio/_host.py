@@ -14,10 +14,12 @@ in one of two ways:
   the timeout passes. A domain (an OS thread of ``env.domain_mgr``) runs
   this way, since it has no asyncio code of its own to host it.
 
-Readiness comes from asyncio (``add_reader``/``add_writer``). A descriptor
-stays registered between two waits, so a fiber that reads, writes and waits
-again costs no registration calls; it is unregistered when it turns ready
-with nobody waiting, when a wait is cancelled, and in `notify_closing`.
+Readiness comes from asyncio (``add_reader``/``add_writer``): a wait
+registers its descriptor and the wake-up (or cancellation, or
+`notify_closing`) unregisters it. Keeping registrations between waits would
+save two calls per wait, but shared code closes a descriptor nobody waits
+on without telling the poller, and a stale registration of a reused number
+would never fire.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class AsyncioPoller:
 
     __slots__ = (
         "_aloop_ref",
+        "_owned",
         "loop",
         "hosted",
         "_readers",
@@ -57,11 +60,13 @@ class AsyncioPoller:
     def __init__(self, aloop: asyncio.AbstractEventLoop, hosted: bool) -> None:
         # A weak reference: the poller is the value of a WeakKeyDictionary keyed by the asyncio loop.
         self._aloop_ref = weakref.ref(aloop)
+        # A self-driven poller owns its asyncio loop (nothing else refers to it).
+        self._owned = None if hosted else aloop
         self.loop = Loop(self, backend_id=BACKEND_ID)
         self.hosted = hosted
-        # Descriptors registered with asyncio -> the fiber waiting (None: registered, nobody waits).
-        self._readers: dict[int, Fiber | None] = {}
-        self._writers: dict[int, Fiber | None] = {}
+        # Descriptors registered with asyncio -> the fiber waiting.
+        self._readers: dict[int, Fiber] = {}
+        self._writers: dict[int, Fiber] = {}
         # A step (hosted) or a stop of the asyncio loop (self-driven) is queued.
         self._scheduled = False
         self._timer: asyncio.TimerHandle | None = None
@@ -159,9 +164,7 @@ class AsyncioPoller:
 
     def busy(self) -> bool:
         """Whether a fiber waits on a descriptor or an asyncio call is in flight."""
-        return self.calls > 0 or any(f is not None for f in self._readers.values()) or any(
-            f is not None for f in self._writers.values()
-        )
+        return bool(self.calls or self._readers or self._writers)
 
     def close(self) -> None:
         """Unregister every descriptor; a self-driven poller also closes its asyncio loop."""
@@ -184,6 +187,7 @@ class AsyncioPoller:
             _hosts.pop(aloop, None)
             aloop.run_until_complete(aloop.shutdown_asyncgens())
             aloop.close()
+            self._owned = None
 
     # -- readiness waits ------------------------------------------------------------
 
@@ -195,16 +199,15 @@ class AsyncioPoller:
             cc.check()
         readers = self._readers
         if fd in readers:
-            if readers[fd] is not None:
-                raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be readable")
-        else:
-            self.aloop.add_reader(fd, self._on_readable, fd)
+            raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be readable")
+        aloop = self.aloop
+        aloop.add_reader(fd, self._on_readable, fd)
         readers[fd] = fiber
 
         def cancel(error: BaseException) -> None:
             if readers.get(fd) is fiber:
                 del readers[fd]
-                self.aloop.remove_reader(fd)
+                aloop.remove_reader(fd)
             fiber.wake_error(error)
 
         fiber.cancel_fn = cancel
@@ -218,59 +221,45 @@ class AsyncioPoller:
             cc.check()
         writers = self._writers
         if fd in writers:
-            if writers[fd] is not None:
-                raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be writable")
-        else:
-            self.aloop.add_writer(fd, self._on_writable, fd)
+            raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be writable")
+        aloop = self.aloop
+        aloop.add_writer(fd, self._on_writable, fd)
         writers[fd] = fiber
 
         def cancel(error: BaseException) -> None:
             if writers.get(fd) is fiber:
                 del writers[fd]
-                self.aloop.remove_writer(fd)
+                aloop.remove_writer(fd)
             fiber.wake_error(error)
 
         fiber.cancel_fn = cancel
         await wait()
 
     def _on_readable(self, fd: int) -> None:
-        readers = self._readers
-        fiber = readers.get(fd)
-        if fiber is None:
-            # Ready with nobody waiting: stop watching until someone waits again.
-            readers.pop(fd, None)
-            self.aloop.remove_reader(fd)
-            return
-        readers[fd] = None
+        fiber = self._readers.pop(fd)
+        self.aloop.remove_reader(fd)
         fiber.wake(None)
         self.kick()
 
     def _on_writable(self, fd: int) -> None:
-        writers = self._writers
-        fiber = writers.get(fd)
-        if fiber is None:
-            writers.pop(fd, None)
-            self.aloop.remove_writer(fd)
-            return
-        writers[fd] = None
+        fiber = self._writers.pop(fd)
+        self.aloop.remove_writer(fd)
         fiber.wake(None)
         self.kick()
 
     def notify_closing(self, fd: int, error: BaseException, /) -> None:
         """Unregister ``fd`` and raise ``error`` in the fibers waiting on it (before it is closed)."""
         woke = False
-        if fd in self._readers:
-            fiber = self._readers.pop(fd)
+        fiber = self._readers.pop(fd, None)
+        if fiber is not None:
             self.aloop.remove_reader(fd)
-            if fiber is not None:
-                fiber.wake_error(error)
-                woke = True
-        if fd in self._writers:
-            fiber = self._writers.pop(fd)
+            fiber.wake_error(error)
+            woke = True
+        fiber = self._writers.pop(fd, None)
+        if fiber is not None:
             self.aloop.remove_writer(fd)
-            if fiber is not None:
-                fiber.wake_error(error)
-                woke = True
+            fiber.wake_error(error)
+            woke = True
         if woke and threading.get_ident() != self.loop.thread_id:
             self.kick()  # called between two steps: the woken fibers need one
 
