@@ -1,4 +1,4 @@
-"""TCP echo benchmark: eio on io_uring against asyncio, uvloop and trio stream servers.
+"""TCP echo benchmark: eio (io_uring, hosted in asyncio) against asyncio, uvloop and trio stream servers.
 
 Each server runs in its own process; bench/echo_client.c (compiled with
 ``gcc -O2`` into a temporary directory at run time) drives it with N
@@ -11,6 +11,8 @@ Servers (``--only`` takes these names):
 
 - ``eio(uring)``: `eio.net.run_server` with ``eio.flow.copy(flow, flow)`` per connection;
 - ``eio(uring) 2 domains``: the same with one additional domain (a second thread and ring);
+- ``eio(asyncio+uvloop)`` / ``eio(asyncio)``: the same on the asyncio backend
+  (`eio_backend_asyncio.run`), hosted in uvloop / asyncio's own loop;
 - ``asyncio streams`` / ``uvloop streams``: ``asyncio.start_server``, read / write / drain;
 - ``trio``: ``trio.serve_tcp``, ``async for`` over the stream / ``send_all``;
 - ``uvloop protocol``: a ``Protocol`` whose ``data_received`` writes back (no coroutines
@@ -75,6 +77,26 @@ def serve_eio(domains: int) -> None:
             await eio.net.run_server(sock, echo, on_error=lambda ex: None, additional_domains=extra)
 
     run_plain(main)
+
+
+def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """eio hosted in asyncio (on a loop from ``loop_factory``): run_server, eio.flow.copy(flow, flow)."""
+    import eio
+    import eio.net
+    import eio_backend_asyncio
+
+    async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        await eio.flow.copy(flow, flow)
+
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, env.net, eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            announce(addr.port)
+            await eio.net.run_server(sock, echo, on_error=lambda ex: None)
+
+    eio_backend_asyncio.run(main, loop_factory=loop_factory)
 
 
 def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
@@ -156,19 +178,27 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring)": lambda: serve_eio(1),
     "eio(uring) 2 domains": lambda: serve_eio(2),
+    "eio(asyncio+uvloop)": lambda: serve_eio_asyncio(uvloop_factory()),
+    "eio(asyncio)": lambda: serve_eio_asyncio(None),
     "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,
 }
-EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains")
+EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(asyncio+uvloop)", "eio(asyncio)")
 PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
 
 
 def unavailable(name: str) -> str | None:
     """Why server ``name`` can't run here, or None."""
-    module = {"uvloop streams": "uvloop", "uvloop protocol": "uvloop", "trio": "trio"}.get(name)
-    if name in EIO_NAMES:
+    module = {
+        "uvloop streams": "uvloop",
+        "uvloop protocol": "uvloop",
+        "trio": "trio",
+        "eio(asyncio+uvloop)": "uvloop",
+        "eio(asyncio)": "eio_backend_asyncio",
+    }.get(name)
+    if name.startswith("eio(uring)"):
         module = "eio_backend_uring"
     if module is None:
         return None
