@@ -416,6 +416,69 @@ def test_notify_closing_wakes_the_waiter_with_the_error(factory: Factory) -> Non
         b.close()
 
 
+def test_a_descriptor_closed_and_reused_within_a_step_is_registered_afresh(factory: Factory) -> None:
+    """Shared code closes a descriptor nobody waits on without telling the poller; its number may come back at once."""
+
+    async def in_eio() -> bytes:
+        a, b = socket.socketpair()
+        b.send(b"x")
+        await eio.lowlevel.wait_readable(a.fileno())  # ready: the registration outlives the wake-up...
+        number = a.fileno()
+        a.close()  # ...and the descriptor is closed in the same step,
+        b.close()
+        c, d = socket.socketpair()  # its number reused by a new socket,
+        try:
+            assert number in (c.fileno(), d.fileno())
+            reader, writer = (c, d) if c.fileno() == number else (d, c)
+
+            async def send_later() -> None:
+                await eio.fiber.yield_()
+                writer.send(b"new")
+
+            async with eio.Switch.run() as sw:
+                eio.fiber.fork(sw, send_later)
+                await eio.lowlevel.wait_readable(reader.fileno())  # which must still wake up
+            return reader.recv(10)
+        finally:
+            eio.lowlevel.notify_closing(c.fileno(), Failure("closing"))
+            c.close()
+            d.close()
+
+    assert arun(factory, run_eio(in_eio)) == b"new"
+
+
+def test_asyncio_code_can_watch_a_number_an_eio_wait_used(factory: Factory) -> None:
+    """After the step, no registration of a closed descriptor is left in asyncio's loop."""
+
+    async def in_eio() -> int:
+        a, b = socket.socketpair()
+        b.send(b"x")
+        await eio.lowlevel.wait_readable(a.fileno())
+        number = a.fileno()
+        a.close()
+        b.close()
+        return number
+
+    async def main() -> bytes:
+        number = await run_eio(in_eio)
+        c, d = socket.socketpair()
+        try:
+            assert number in (c.fileno(), d.fileno())
+            reader, writer = (c, d) if c.fileno() == number else (d, c)
+            readable = asyncio.Event()
+            aloop = asyncio.get_running_loop()
+            aloop.add_reader(reader.fileno(), readable.set)
+            writer.send(b"asyncio")
+            await readable.wait()
+            aloop.remove_reader(reader.fileno())
+            return reader.recv(10)
+        finally:
+            c.close()
+            d.close()
+
+    assert arun(factory, main()) == b"asyncio"
+
+
 # -- misuse ---------------------------------------------------------------------------------------
 
 

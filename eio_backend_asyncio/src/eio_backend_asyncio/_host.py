@@ -14,17 +14,20 @@ in one of two ways:
   the timeout passes. A domain (an OS thread of ``env.domain_mgr``) runs
   this way, since it has no asyncio code of its own to host it.
 
-Readiness comes from asyncio (``add_reader``/``add_writer``): a wait
-registers its descriptor and the wake-up (or cancellation, or
-`notify_closing`) unregisters it. Keeping registrations between waits would
-save two calls per wait, but shared code closes a descriptor nobody waits
-on without telling the poller, and a stale registration of a reused number
-would never fire.
+Readiness comes from asyncio (``add_reader``/``add_writer``). A fiber that
+wakes, reads, writes and waits again usually does it all within one step,
+so a descriptor stays registered until the end of the step in which it was
+ready: a wait in that step reuses the registration and costs no call into
+asyncio. Then registrations nobody waits on are dropped, since shared code
+closes a descriptor without telling the poller when nobody waits on it; a
+descriptor closed and its number reused within the step is recognised by
+its inode (``fstat``) and registered afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -64,9 +67,8 @@ class AsyncioPoller:
         self._owned = None if hosted else aloop
         self.loop = Loop(self, backend_id=BACKEND_ID)
         self.hosted = hosted
-        # Descriptors registered with asyncio -> the fiber waiting.
-        self._readers: dict[int, Fiber] = {}
-        self._writers: dict[int, Fiber] = {}
+        self._readers = _Interest(self, readable=True)
+        self._writers = _Interest(self, readable=False)
         # A step (hosted) or a stop of the asyncio loop (self-driven) is queued.
         self._scheduled = False
         self._timer: asyncio.TimerHandle | None = None
@@ -120,6 +122,7 @@ class AsyncioPoller:
         self._scheduled = False
         loop = self.loop
         loop.step()
+        self.sweep()
         timeout = loop.next_timeout()
         if timeout is None:
             return
@@ -149,6 +152,7 @@ class AsyncioPoller:
 
     def poll(self, loop: Loop, timeout: float | None) -> None:
         """Run the asyncio loop until a fiber is woken or ``timeout`` seconds pass (self-driven mode only)."""
+        self.sweep()  # before any asyncio code runs: see the module docstring
         aloop = self.aloop
         if timeout is None:
             handle = None
@@ -164,7 +168,7 @@ class AsyncioPoller:
 
     def busy(self) -> bool:
         """Whether a fiber waits on a descriptor or an asyncio call is in flight."""
-        return bool(self.calls or self._readers or self._writers)
+        return bool(self.calls) or self._readers.waiting() or self._writers.waiting()
 
     def close(self) -> None:
         """Unregister every descriptor; a self-driven poller also closes its asyncio loop."""
@@ -177,12 +181,8 @@ class AsyncioPoller:
             self._timer = None
         if aloop is None or aloop.is_closed():
             return
-        for fd in self._readers:
-            aloop.remove_reader(fd)
-        for fd in self._writers:
-            aloop.remove_writer(fd)
-        self._readers.clear()
-        self._writers.clear()
+        self._readers.drop_all(aloop)
+        self._writers.drop_all(aloop)
         if not self.hosted:
             _hosts.pop(aloop, None)
             aloop.run_until_complete(aloop.shutdown_asyncgens())
@@ -193,75 +193,137 @@ class AsyncioPoller:
 
     async def wait_readable(self, fd: int, /) -> None:
         """Suspend until ``fd`` may be readable (cancellable)."""
-        fiber = current_fiber()
-        cc = fiber.cc
-        if cc.state != ON:
-            cc.check()
-        readers = self._readers
-        if fd in readers:
-            raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be readable")
-        aloop = self.aloop
-        aloop.add_reader(fd, self._on_readable, fd)
-        readers[fd] = fiber
-
-        def cancel(error: BaseException) -> None:
-            if readers.get(fd) is fiber:
-                del readers[fd]
-                aloop.remove_reader(fd)
-            fiber.wake_error(error)
-
-        fiber.cancel_fn = cancel
-        await wait()
+        await self._readers.wait(fd)
 
     async def wait_writable(self, fd: int, /) -> None:
         """Suspend until ``fd`` may be writable (cancellable)."""
+        await self._writers.wait(fd)
+
+    def notify_closing(self, fd: int, error: BaseException, /) -> None:
+        """Unregister ``fd`` and raise ``error`` in the fibers waiting on it (before it is closed)."""
+        woke = self._readers.closing(fd, error)
+        woke = self._writers.closing(fd, error) or woke
+        if woke and threading.get_ident() != self.loop.thread_id:
+            self.kick()  # called between two steps: the woken fibers need one
+
+    def sweep(self) -> None:
+        """Drop the registrations of descriptors that were ready and that nobody waits on again."""
+        if self._readers.lingering:
+            self._readers.sweep()
+        if self._writers.lingering:
+            self._writers.sweep()
+
+
+class _Interest:
+    """One direction (readable or writable) of the descriptors a poller watches."""
+
+    __slots__ = ("poller", "readable", "waiters", "inodes", "lingering")
+
+    def __init__(self, poller: AsyncioPoller, readable: bool) -> None:
+        self.poller = poller
+        self.readable = readable
+        # Registered descriptors -> the fiber waiting (None: ready this step, nobody waits yet).
+        self.waiters: dict[int, Fiber | None] = {}
+        # For each registration kept past its wake-up: the descriptor's inode then.
+        self.inodes: dict[int, int] = {}
+        # Descriptors that were ready since the last sweep.
+        self.lingering: list[int] = []
+
+    def _add(self, aloop: asyncio.AbstractEventLoop, fd: int) -> None:
+        if self.readable:
+            aloop.add_reader(fd, self.ready, fd)
+        else:
+            aloop.add_writer(fd, self.ready, fd)
+
+    def _remove(self, aloop: asyncio.AbstractEventLoop, fd: int) -> None:
+        if self.readable:
+            aloop.remove_reader(fd)
+        else:
+            aloop.remove_writer(fd)
+
+    async def wait(self, fd: int) -> None:
         fiber = current_fiber()
         cc = fiber.cc
         if cc.state != ON:
             cc.check()
-        writers = self._writers
-        if fd in writers:
-            raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be writable")
-        aloop = self.aloop
-        aloop.add_writer(fd, self._on_writable, fd)
-        writers[fd] = fiber
+        waiters = self.waiters
+        aloop = self.poller.aloop
+        if fd in waiters:
+            if waiters[fd] is not None:
+                what = "readable" if self.readable else "writable"
+                raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be {what}")
+            if os.fstat(fd).st_ino != self.inodes[fd]:
+                # Closed and the number reused since it was ready: the old registration is dead.
+                self._remove(aloop, fd)
+                self._add(aloop, fd)
+        else:
+            self._add(aloop, fd)
+        waiters[fd] = fiber
 
         def cancel(error: BaseException) -> None:
-            if writers.get(fd) is fiber:
-                del writers[fd]
-                aloop.remove_writer(fd)
+            if waiters.get(fd) is fiber:
+                del waiters[fd]
+                self.inodes.pop(fd, None)
+                self._remove(aloop, fd)
             fiber.wake_error(error)
 
         fiber.cancel_fn = cancel
         await wait()
 
-    def _on_readable(self, fd: int) -> None:
-        fiber = self._readers.pop(fd)
-        self.aloop.remove_reader(fd)
+    def ready(self, fd: int) -> None:
+        """asyncio's callback: wake the fiber waiting on ``fd``; keep the registration until the sweep."""
+        waiters = self.waiters
+        fiber = waiters.get(fd)
+        poller = self.poller
+        if fiber is None:
+            waiters.pop(fd, None)
+            self.inodes.pop(fd, None)
+            self._remove(poller.aloop, fd)
+            return
+        try:
+            # The fiber still holds the descriptor open, so this is its own inode.
+            self.inodes[fd] = os.fstat(fd).st_ino
+        except OSError:
+            del waiters[fd]
+            self._remove(poller.aloop, fd)
+        else:
+            waiters[fd] = None
+            self.lingering.append(fd)
         fiber.wake(None)
-        self.kick()
+        poller.kick()
 
-    def _on_writable(self, fd: int) -> None:
-        fiber = self._writers.pop(fd)
-        self.aloop.remove_writer(fd)
-        fiber.wake(None)
-        self.kick()
+    def sweep(self) -> None:
+        waiters = self.waiters
+        aloop = self.poller.aloop
+        for fd in self.lingering:
+            if fd in waiters and waiters[fd] is None:
+                del waiters[fd]
+                del self.inodes[fd]
+                self._remove(aloop, fd)
+        self.lingering.clear()
 
-    def notify_closing(self, fd: int, error: BaseException, /) -> None:
-        """Unregister ``fd`` and raise ``error`` in the fibers waiting on it (before it is closed)."""
-        woke = False
-        fiber = self._readers.pop(fd, None)
-        if fiber is not None:
-            self.aloop.remove_reader(fd)
-            fiber.wake_error(error)
-            woke = True
-        fiber = self._writers.pop(fd, None)
-        if fiber is not None:
-            self.aloop.remove_writer(fd)
-            fiber.wake_error(error)
-            woke = True
-        if woke and threading.get_ident() != self.loop.thread_id:
-            self.kick()  # called between two steps: the woken fibers need one
+    def closing(self, fd: int, error: BaseException) -> bool:
+        """Unregister ``fd``; raise ``error`` in its waiter, if any (True then)."""
+        if fd not in self.waiters:
+            return False
+        fiber = self.waiters.pop(fd)
+        self.inodes.pop(fd, None)
+        self._remove(self.poller.aloop, fd)
+        if fiber is None:
+            return False
+        fiber.wake_error(error)
+        return True
+
+    def waiting(self) -> bool:
+        """Whether a fiber waits in this direction."""
+        return any(f is not None for f in self.waiters.values())
+
+    def drop_all(self, aloop: asyncio.AbstractEventLoop) -> None:
+        for fd in self.waiters:
+            self._remove(aloop, fd)
+        self.waiters.clear()
+        self.inodes.clear()
+        self.lingering.clear()
 
 
 def host_for(aloop: asyncio.AbstractEventLoop) -> AsyncioPoller:
