@@ -21,7 +21,7 @@ ready: a wait in that step reuses the registration and costs no call into
 asyncio. Then registrations nobody waits on are dropped, since shared code
 closes a descriptor without telling the poller when nobody waits on it; a
 descriptor closed and its number reused within the step is recognised by
-its inode (``fstat``) and registered afresh.
+its inode and device (``fstat``) and registered afresh.
 """
 
 from __future__ import annotations
@@ -224,8 +224,8 @@ class _Interest:
         self.readable = readable
         # Registered descriptors -> the fiber waiting (None: ready this step, nobody waits yet).
         self.waiters: dict[int, Fiber | None] = {}
-        # For each registration kept past its wake-up: the descriptor's inode then.
-        self.inodes: dict[int, int] = {}
+        # Registered descriptors -> (inode, device) when registered, to recognise a reused number.
+        self.inodes: dict[int, tuple[int, int]] = {}
         # Descriptors that were ready since the last sweep.
         self.lingering: list[int] = []
 
@@ -252,12 +252,16 @@ class _Interest:
             if waiters[fd] is not None:
                 what = "readable" if self.readable else "writable"
                 raise RuntimeError(f"another fiber is already waiting for descriptor {fd} to be {what}")
-            if os.fstat(fd).st_ino != self.inodes[fd]:
+            st = os.fstat(fd)
+            if (st.st_ino, st.st_dev) != self.inodes[fd]:
                 # Closed and the number reused since it was ready: the old registration is dead.
                 self._remove(aloop, fd)
                 self._add(aloop, fd)
+                self.inodes[fd] = (st.st_ino, st.st_dev)
         else:
             self._add(aloop, fd)
+            st = os.fstat(fd)
+            self.inodes[fd] = (st.st_ino, st.st_dev)
         waiters[fd] = fiber
 
         def cancel(error: BaseException) -> None:
@@ -280,15 +284,8 @@ class _Interest:
             self.inodes.pop(fd, None)
             self._remove(poller.aloop, fd)
             return
-        try:
-            # The fiber still holds the descriptor open, so this is its own inode.
-            self.inodes[fd] = os.fstat(fd).st_ino
-        except OSError:
-            del waiters[fd]
-            self._remove(poller.aloop, fd)
-        else:
-            waiters[fd] = None
-            self.lingering.append(fd)
+        waiters[fd] = None
+        self.lingering.append(fd)
         fiber.wake(None)
         poller.kick()
 
@@ -298,7 +295,7 @@ class _Interest:
         for fd in self.lingering:
             if fd in waiters and waiters[fd] is None:
                 del waiters[fd]
-                del self.inodes[fd]
+                self.inodes.pop(fd, None)
                 self._remove(aloop, fd)
         self.lingering.clear()
 
