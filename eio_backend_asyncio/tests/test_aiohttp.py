@@ -93,7 +93,8 @@ def test_aiohttp_server_and_client_from_eio_fibers(factory: Factory) -> None:
                 out.append(sorted([a, b]))
                 # eio's own socket, speaking HTTP to the aiohttp server.
                 conn = await eio.net.connect(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, port))
-                await eio.flow.copy_string(f"GET /hello/eio HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n", conn)
+                request = f"GET /hello/eio HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+                await eio.flow.copy_string(request, conn)
                 reply = await eio.flow.read_all(conn)
                 head, _, body = reply.partition(b"\r\n\r\n")
                 out.append((head.split(b"\r\n")[0], body))

@@ -124,7 +124,13 @@ async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         await asyncio.shield(call.future)
     except asyncio.CancelledError as ex:
         if not call.ended:
-            loop.call_soon_threadsafe(lambda: cc.cancel(ex) if cc.is_on() else None)
+
+            def cancel_fiber(reason: BaseException = ex) -> None:
+                # On the eio loop's own thread, inside a step (cancelling needs both).
+                if cc.is_on():
+                    cc.cancel(reason)
+
+            loop.call_soon_threadsafe(cancel_fiber)
             while not call.ended:
                 try:
                     await asyncio.shield(call.future)
