@@ -1,7 +1,7 @@
 """Conformance: Eio's tests/domains.md, with ``env.domain_mgr`` of a real backend.
 
-Each test runs ``eio_main.run`` on the io_uring backend, whose domain manager
-starts an OS thread with its own ring loop per domain. The traces are exact:
+Each test runs ``eio_main.run`` on every OS backend, whose domain manager
+starts an OS thread with its own loop (a new ring, a new selector...) per domain. The traces are exact:
 where two domains run at once, the test orders them with a promise or a lock.
 """
 
@@ -13,14 +13,17 @@ import threading
 import pytest
 
 import eio
-import eio_backend_uring
 import eio_main
 from conftest import Trace
 
-pytestmark = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None,
-    reason=f"io_uring unavailable: {eio_backend_uring.unavailable_reason()}",
-)
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = os_backend
 
 
 class SimulatedError(Exception):
@@ -35,7 +38,7 @@ def test_spawning_a_second_domain(trace: Trace) -> None:
         response = await eio.domain_manager.run(env.domain_mgr, hello)
         eio.traceln(f"Got {response!r} from spawned domain")
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["Got 'Hello from new domain' from spawned domain"]
 
 
@@ -46,12 +49,12 @@ def test_the_domain_runs_on_another_thread_with_its_own_loop() -> None:
 
         async def where() -> tuple[int, bool]:
             loop = eio.lowlevel.current_loop()
-            return threading.get_ident(), loop is not my_loop and loop.backend_id == "uring"
+            return threading.get_ident(), loop is not my_loop and loop.backend_id == _backend
 
         there, own_loop = await env.domain_mgr.run(where)
         return here, there, own_loop
 
-    here, there, own_loop = eio_main.run(main, backend="uring")
+    here, there, own_loop = eio_main.run(main, backend=_backend)
     assert here != there
     assert own_loop
 
@@ -64,7 +67,7 @@ def test_the_domain_raises_an_exception() -> None:
         await env.domain_mgr.run(fail)
 
     with pytest.raises(SimulatedError, match="^Exception from new domain$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 def test_other_fibers_run_while_waiting(trace: Trace) -> None:
@@ -91,7 +94,7 @@ def test_other_fibers_run_while_waiting(trace: Trace) -> None:
 
         await eio.fiber.both(spawn, other)
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == [
         "Spawning new domain...",
         "Other fibers can still run",
@@ -121,7 +124,7 @@ def test_cancelling_another_domain(trace: Trace) -> None:
         await eio.fiber.both(spawning, fail)
 
     with pytest.raises(SimulatedError, match="^Simulated error$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == [
         "Spawned domain got Cancelled: SimulatedError('Simulated error')",
         "Spawning fiber got Cancelled: SimulatedError('Simulated error')",
@@ -139,7 +142,7 @@ def test_no_domain_is_started_when_already_cancelled(trace: Trace) -> None:
             await env.domain_mgr.run(spawned)
 
     with pytest.raises(SimulatedError, match="^Simulated error$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == []
 
 
@@ -162,7 +165,7 @@ def test_a_cancellation_context_cant_be_used_from_another_domain() -> None:
         await eio.fiber.both(spawn, cancel_it)
 
     with pytest.raises(RuntimeError, match="^Cancellation context accessed from wrong domain!$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 def test_a_switch_cant_be_failed_from_another_domain() -> None:
@@ -184,7 +187,7 @@ def test_a_switch_cant_be_failed_from_another_domain() -> None:
         await eio.fiber.both(spawn, fail_it)
 
     with pytest.raises(RuntimeError, match="^Switch accessed from wrong domain!$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 def test_a_fiber_cant_be_forked_into_another_domains_switch(trace: Trace) -> None:
@@ -210,7 +213,7 @@ def test_a_fiber_cant_be_forked_into_another_domains_switch(trace: Trace) -> Non
         await eio.fiber.both(spawn, fork_into_it)
 
     with pytest.raises(RuntimeError, match="^Switch accessed from wrong domain!$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == []
 
 
@@ -225,7 +228,7 @@ def test_registering_a_release_handler_across_domains(trace: Trace) -> None:
             await env.domain_mgr.run(in_domain)
             eio.traceln("Sub-domain finished; ending switch")
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == [
         "Handler registered in new domain",
         "Sub-domain finished; ending switch",
@@ -253,7 +256,7 @@ def test_removing_a_release_handler_across_domains(trace: Trace) -> None:
         await eio.fiber.both(spawn, remove_it)
 
     with pytest.raises(SimulatedError, match="^Exit$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == ["Cancelled: True"]
 
 
@@ -270,7 +273,7 @@ def test_fiber_local_bindings_are_not_propagated_to_other_domains(trace: Trace) 
         await env.domain_mgr.run(show)
         eio.traceln(f"Here, key => {KEY.get('<unset>')}")
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["Key => <unset>", "Here, key => 123"]
 
 
@@ -292,7 +295,7 @@ def test_a_promise_resolved_in_another_domain_wakes_the_caller(trace: Trace) -> 
             await env.domain_mgr.run(in_domain)
         return await p
 
-    assert eio_main.run(main, backend="uring") == "from the domain"
+    assert eio_main.run(main, backend=_backend) == "from the domain"
     assert trace.lines() == ["waiter got 'from the domain'"]
 
 
@@ -314,7 +317,7 @@ def test_a_stream_carries_items_between_domains_in_order() -> None:
         await eio.fiber.both(lambda: env.domain_mgr.run(producer), consumer)
         return got
 
-    assert eio_main.run(main, backend="uring") == list(range(100))
+    assert eio_main.run(main, backend=_backend) == list(range(100))
 
 
 def test_a_mutex_is_shared_between_domains() -> None:
@@ -334,4 +337,4 @@ def test_a_mutex_is_shared_between_domains() -> None:
         await eio.fiber.all([lambda: env.domain_mgr.run(work) for _ in range(3)] + [work])
         return counter[0]
 
-    assert eio_main.run(main, backend="uring") == 800
+    assert eio_main.run(main, backend=_backend) == 800

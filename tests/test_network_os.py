@@ -1,7 +1,8 @@
-"""Eio's tests/network.md, the parts that need a real OS network, on the io_uring backend.
+"""Eio's tests/network.md, the parts that need a real OS network, on every OS backend.
 
-Every test runs on a fresh io_uring loop (`run_plain`) over loopback, and
-checks afterwards that the process holds no more file descriptors than before.
+Every test runs ``env.net`` of a fresh run of the backend under test over
+loopback, and checks afterwards that the process holds no more file
+descriptors than before.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import eio
 import eio.net
 from eio import Switch, fiber
 from eio.net import LOOPBACK_V4, LOOPBACK_V6, StreamAddr, StreamSocket, Tcp, Udp, Unix
+from conftest import run_env
 from conftest import Trace
+from eio import ResourceClosed
+from eio.net import Network
+from eio.unix import UnixStreamSocket
 
-uring = pytest.importorskip("eio_backend_uring")
-if uring.unavailable_reason() is not None:
-    pytest.skip(f"io_uring is unavailable: {uring.unavailable_reason()}", allow_module_level=True)
-
-from eio_backend_uring._net import SocketClosed, UringNetwork, UringStreamSocket  # noqa: E402
-from eio_backend_uring._run import run_plain  # noqa: E402
+if not os.path.isdir("/proc/self/fd"):
+    pytest.skip("counts descriptors in /proc/self/fd", allow_module_level=True)
 
 T = TypeVar("T")
 
@@ -60,14 +61,28 @@ def _has_ipv6() -> bool:
 needs_ipv6 = pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback here")
 
 
-def run(fn: Callable[[UringNetwork, Switch], Awaitable[T]]) -> T:
-    """Eio's ``run``: a fresh loop, a network, a switch."""
+_backend = ""
+_env: list[eio.Stdenv] = []
 
-    async def main() -> T:
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> Iterator[None]:
+    """Run every test of this module once per OS backend (`run` uses the one under test)."""
+    global _backend
+    _backend = os_backend
+    yield
+    _env.clear()
+
+
+def run(fn: Callable[[Network, Switch], Awaitable[T]]) -> T:
+    """Eio's ``run``: a fresh run of the backend, its network, a switch."""
+
+    async def main(env: eio.Stdenv) -> T:
+        _env[:] = [env]
         async with Switch.run() as sw:
-            return await fn(UringNetwork(), sw)
+            return await fn(env.net, sw)
 
-    return run_plain(main)
+    return run_env(_backend, main)
 
 
 class GracefulShutdown(Exception):
@@ -81,7 +96,7 @@ async def read_all(flow: StreamSocket) -> bytes:
 # -- Test cases: one connection, on each kind of address -----------------------------
 
 
-async def run_client(sw: Switch, net: UringNetwork, addr: StreamAddr) -> None:
+async def run_client(sw: Switch, net: Network, addr: StreamAddr) -> None:
     eio.traceln("Connecting to server...")
     flow = await eio.net.connect(sw, net, addr)
     await eio.flow.copy_string("Hello from client", flow)
@@ -108,7 +123,7 @@ async def run_server(sw: Switch, sock: eio.net.ListeningSocket) -> None:
 
 
 def check_address(addr: StreamAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, addr, reuse_addr=True, backlog=5)
         real = eio.net.listening_addr(server)
 
@@ -148,7 +163,7 @@ def test_abstract_unix_socket(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_listening_addr_has_the_real_port() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> StreamAddr:
+    async def test(net: Network, sw: Switch) -> StreamAddr:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
         return eio.net.listening_addr(server)
 
@@ -161,7 +176,7 @@ def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as old:
         old.bind(str(path))  # left behind, as by a crashed server
 
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: Network, sw: Switch) -> str:
         with pytest.raises(eio.Io) as info:
             await eio.net.listen(sw, net, Unix(path))
         assert info.value.errno == errno.EADDRINUSE
@@ -173,7 +188,7 @@ def test_listen_reuse_addr_replaces_a_stale_unix_socket(tmp_path: Path) -> None:
 
 
 def test_cancelling_the_read(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         shutdown, set_shutdown = eio.Promise[BaseException].create()
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
@@ -217,7 +232,7 @@ def test_cancelling_the_read(trace: Trace) -> None:
 
 
 def test_accept_when_the_switch_is_already_off() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         sw.fail(RuntimeError("Simulated error"))
 
@@ -231,7 +246,7 @@ def test_accept_when_the_switch_is_already_off() -> None:
 
 
 def test_closing_before_the_handler_returns(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         addr = eio.net.listening_addr(server)
 
@@ -256,17 +271,17 @@ def test_closing_before_the_handler_returns(trace: Trace) -> None:
 
 
 def test_sockets_have_file_descriptors(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
         eio.traceln(f"Listening socket has Unix FD: {getattr(server, 'fileno')() >= 0}")
 
         async def client() -> bool:
             flow = await eio.net.connect(sw, net, eio.net.listening_addr(server))
-            return isinstance(flow, UringStreamSocket) and flow.fileno() >= 0
+            return isinstance(flow, UnixStreamSocket) and flow.fileno() >= 0
 
         async def accept() -> bool:
             flow, _ = await eio.net.accept(sw, server)
-            return isinstance(flow, UringStreamSocket) and flow.fileno() >= 0
+            return isinstance(flow, UnixStreamSocket) and flow.fileno() >= 0
 
         have_client, have_server = await fiber.pair(client, accept)
         eio.traceln(f"Client-side socket has Unix FD: {have_client}")
@@ -281,12 +296,12 @@ def test_sockets_have_file_descriptors(trace: Trace) -> None:
 
 
 def test_peer_addresses() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
 
-        async def client() -> UringStreamSocket:
+        async def client() -> UnixStreamSocket:
             flow = await eio.net.connect(sw, net, eio.net.listening_addr(server))
-            assert isinstance(flow, UringStreamSocket)
+            assert isinstance(flow, UnixStreamSocket)
             return flow
 
         async def accept() -> tuple[StreamSocket, StreamAddr]:
@@ -303,7 +318,7 @@ def test_peer_addresses() -> None:
 
 
 def check_dgram(ip: eio.net.IpAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[str, str]:
+    async def test(net: Network, sw: Switch) -> tuple[str, str]:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         e2 = getattr(listening, "local_addr")()
         sender = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
@@ -343,7 +358,7 @@ def test_udp_ipv6(trace: Trace) -> None:
     ("kind", "ip"), [("udpv4", LOOPBACK_V4), pytest.param("udpv6", LOOPBACK_V6, marks=needs_ipv6)]
 )
 def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: Network, sw: Switch) -> str:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))
         server_addr = getattr(listening, "local_addr")()
 
@@ -372,7 +387,7 @@ def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr
 def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
     """Eio's "read/write on SOCK_DGRAM", with bound Unix datagram sockets."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a_addr, b_addr = Unix(tmp_path / "a.sock"), Unix(tmp_path / "b.sock")
         a = await eio.net.datagram_socket(sw, net, a_addr)
         b = await eio.net.datagram_socket(sw, net, b_addr)
@@ -409,7 +424,7 @@ def test_unix_datagrams(trace: Trace, tmp_path: Path) -> None:
 
 
 def test_datagram_too_long_for_the_buffer_is_cut() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+    async def test(net: Network, sw: Switch) -> bytes:
         rx = await eio.net.datagram_socket(sw, net, Udp(LOOPBACK_V4, 0))
         tx = await eio.net.datagram_socket(sw, net, "udpv4")
         await eio.net.send(tx, [b"0123456789"], dst=getattr(rx, "local_addr")())
@@ -423,7 +438,7 @@ def test_datagram_too_long_for_the_buffer_is_cut() -> None:
 # -- Errors -------------------------------------------------------------------------
 
 
-async def connected_pair(net: UringNetwork, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
+async def connected_pair(net: Network, sw: Switch) -> tuple[StreamSocket, StreamSocket]:
     """A client flow and the server's flow for it, over TCP loopback."""
     server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
 
@@ -440,13 +455,13 @@ async def connected_pair(net: UringNetwork, sw: Switch) -> tuple[StreamSocket, S
 
 
 def test_peer_reset_mid_stream() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, served = await connected_pair(net, sw)
         await eio.flow.copy_string("first part", client)
         buf = bytearray(10)
         await eio.flow.read_exact(served, buf)
         assert bytes(buf) == b"first part"
-        assert isinstance(client, UringStreamSocket)
+        assert isinstance(client, UnixStreamSocket)
         # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         await client.close()
@@ -461,7 +476,7 @@ def test_peer_reset_mid_stream() -> None:
 def test_econnreset_peer_closed_without_reading() -> None:
     """Eio's ECONNRESET case: the peer closes with our data unread; reading fails."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("foo", a)
         await fiber.yield_()
@@ -474,7 +489,7 @@ def test_econnreset_peer_closed_without_reading() -> None:
 
 
 def test_epipe_writing_to_a_closed_peer() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, b = await connected_pair(net, sw)
         await b.close()
         with pytest.raises(eio.net.ConnectionReset):
@@ -488,28 +503,28 @@ def test_epipe_writing_to_a_closed_peer() -> None:
 
 
 def test_using_a_closed_flow_is_a_clear_error() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
         await client.close()
         await client.close()  # harmless
-        with pytest.raises(SocketClosed, match=r"^\[Errno 9\] write: the stream socket is closed$"):
+        with pytest.raises(ResourceClosed, match=r"^\[Errno 9\] write: the stream socket is closed$"):
             await eio.flow.copy_string("late", client)
-        with pytest.raises(SocketClosed, match="^\\[Errno 9\\] read: the stream socket is closed$"):
+        with pytest.raises(ResourceClosed, match="^\\[Errno 9\\] read: the stream socket is closed$"):
             await eio.flow.single_read(client, bytearray(4))
-        with pytest.raises(SocketClosed, match="shutdown: the stream socket is closed"):
+        with pytest.raises(ResourceClosed, match="shutdown: the stream socket is closed"):
             await eio.flow.shutdown(client, "send")
-        assert isinstance(client, UringStreamSocket)
+        assert isinstance(client, UnixStreamSocket)
         assert repr(client) == "<stream socket (closed)>"
 
     run(test)
 
 
 def test_closing_wakes_a_blocked_reader() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _served = await connected_pair(net, sw)
 
         async def reader() -> None:
-            with pytest.raises(SocketClosed, match="read: the stream socket is closed"):
+            with pytest.raises(ResourceClosed, match="read: the stream socket is closed"):
                 await eio.flow.single_read(client, bytearray(4))
             eio.traceln("reader woken")
 
@@ -522,7 +537,7 @@ def test_closing_wakes_a_blocked_reader() -> None:
 
 
 def test_connection_refused() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: Network, sw: Switch) -> str:
         # A port nothing listens on: bind one, and close it without listening.
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -539,7 +554,7 @@ def test_connection_refused() -> None:
 
 
 def test_connecting_to_a_missing_unix_socket(tmp_path: Path) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         addr = Unix(tmp_path / "idontexist.sock")
         with pytest.raises(eio.fs.NotFound) as info:
             await eio.net.connect(sw, net, addr)
@@ -551,7 +566,7 @@ def test_connecting_to_a_missing_unix_socket(tmp_path: Path) -> None:
 def test_connect_timeout_on_a_full_backlog() -> None:
     """A client whose SYN is dropped (the accept queue is full) times out."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=0)
         addr = eio.net.listening_addr(server)
         assert isinstance(addr, Tcp)
@@ -587,7 +602,7 @@ def test_connect_timeout_on_a_full_backlog() -> None:
 
 
 def test_shutdown_receive_ends_a_blocked_read() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         a, _b = await connected_pair(net, sw)
 
         async def read() -> None:
@@ -600,7 +615,7 @@ def test_shutdown_receive_ends_a_blocked_read() -> None:
 
 
 def test_shutdown_send_gives_the_peer_end_of_file() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+    async def test(net: Network, sw: Switch) -> bytes:
         a, b = await connected_pair(net, sw)
         await eio.flow.copy_string("last words", a)
         await eio.flow.shutdown(a, "send")
@@ -615,7 +630,7 @@ def test_shutdown_send_gives_the_peer_end_of_file() -> None:
 
 
 def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> list[bytes]:
+    async def test(net: Network, sw: Switch) -> list[bytes]:
         a, b = await connected_pair(net, sw)
         buf = bytearray(16)
         got: list[bytes] = []
@@ -654,9 +669,9 @@ def test_cancelled_recv_leaves_the_socket_usable_and_loses_nothing() -> None:
 
 
 def test_socket_options_on_tcp(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         client, _ = await connected_pair(net, sw)
-        assert isinstance(client, UringStreamSocket)
+        assert isinstance(client, UnixStreamSocket)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
         client.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, True)
@@ -674,7 +689,7 @@ def test_socket_options_on_tcp(trace: Trace) -> None:
 
 
 def test_socket_options_on_listening_and_datagram_sockets() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[int, int]:
+    async def test(net: Network, sw: Switch) -> tuple[int, int]:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True)
         udp = await eio.net.datagram_socket(sw, net, "udpv4")
         getattr(udp, "setsockopt")(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -690,7 +705,7 @@ def test_socket_options_on_listening_and_datagram_sockets() -> None:
 
 
 def test_getaddrinfo() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1") == [Tcp("127.0.0.1", 0)]
         assert await eio.net.getaddrinfo_stream(net, "127.0.0.1", "80") == [Tcp("127.0.0.1", 80)]
         assert await eio.net.getaddrinfo_datagram(net, "127.0.0.1") == [Udp("127.0.0.1", 0)]
@@ -704,7 +719,7 @@ def test_getaddrinfo() -> None:
 
 
 def test_getaddrinfo_failure() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         with pytest.raises(eio.net.AddressLookupFailed) as info:
             await eio.net.getaddrinfo(net, "name.invalid.")
         assert isinstance(info.value, socket.gaierror)
@@ -714,7 +729,7 @@ def test_getaddrinfo_failure() -> None:
 
 
 def test_getnameinfo() -> None:
-    async def test(net: UringNetwork, sw: Switch) -> tuple[str, str]:
+    async def test(net: Network, sw: Switch) -> tuple[str, str]:
         return await eio.net.getnameinfo(net, Tcp(LOOPBACK_V4, 80))
 
     assert run(test) == ("localhost", "http")
@@ -726,7 +741,7 @@ def test_getnameinfo() -> None:
 def test_run_server_max_connections(trace: Trace) -> None:
     """With max_connections=1 the second client is served only once the first is done."""
 
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[str].create()
@@ -785,7 +800,7 @@ def test_run_server_max_connections(trace: Trace) -> None:
 
 
 def test_run_server_reports_emfile_and_goes_on(trace: Trace) -> None:
-    async def test(net: UringNetwork, sw: Switch) -> None:
+    async def test(net: Network, sw: Switch) -> None:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), backlog=5)
         addr = eio.net.listening_addr(server)
         stop, stopper = eio.Promise[None].create()
@@ -835,7 +850,7 @@ def test_copy_between_sockets_moves_every_byte() -> None:
     """``eio.flow.copy`` from one socket to another (the sockets' own ``copy``), with partial writes."""
     data = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffers hold
 
-    async def test(net: UringNetwork, sw: Switch) -> bytes:
+    async def test(net: Network, sw: Switch) -> bytes:
         src_w, src_r = await connected_pair(net, sw)
         dst_w, dst_r = await connected_pair(net, sw)
 
@@ -857,13 +872,9 @@ def test_copy_between_sockets_moves_every_byte() -> None:
 
 
 def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
-    from eio.lowlevel import ThreadDomainManager
-
-    from eio_backend_uring._run import new_loop
-
-    async def test(net: UringNetwork, sw: Switch) -> str:
+    async def test(net: Network, sw: Switch) -> str:
         server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0))
-        domains = ThreadDomainManager(lambda: new_loop()[0])
+        domains = _env[0].domain_mgr
         waiting, waiting_r = eio.Promise[None].create()
 
         async def accept_in_domain() -> str:
@@ -871,7 +882,7 @@ def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
                 waiting_r.resolve(None)
                 try:
                     await eio.net.accept(dsw, server)
-                except SocketClosed as ex:
+                except ResourceClosed as ex:
                     return str(ex)
                 return "accepted?"
 

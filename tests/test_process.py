@@ -1,4 +1,4 @@
-"""Eio's tests/process.md, in Python: child processes on the io_uring backend (``env.process_mgr``).
+"""Eio's tests/process.md, in Python: child processes (``env.process_mgr``) on every OS backend.
 
 Every test runs its program with `go`, which also checks that the run left
 no descriptor open and no child unreaped.
@@ -19,14 +19,20 @@ from typing import TypeVar
 import pytest
 
 import eio
-import eio_backend_uring
+from conftest import run_env
 from eio.process import ChildError, ExecutableNotFound, Exited, Signaled
-from eio_backend_uring._env import UringEnv
-from eio_backend_uring._fs import cwd_dir, fs_dir
+from eio.unix import cwd_dir, fs_dir
 
-pytestmark = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None, reason="io_uring is not usable here"
-)
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
+
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (`go` uses the one under test)."""
+    global _backend
+    _backend = os_backend
 
 T = TypeVar("T")
 
@@ -35,11 +41,11 @@ def _open_fds() -> list[str]:
     return sorted(os.listdir("/proc/self/fd"))
 
 
-def go(main: Callable[[UringEnv], Awaitable[T]]) -> T:
-    """Run ``main(env)`` on io_uring; then check no descriptor is left open and no child is left unreaped."""
+def go(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+    """Run ``main(env)`` on the backend under test; then check no descriptor is left open and no child is left unreaped."""
     before = _open_fds()
     try:
-        return eio_backend_uring.run(main)
+        return run_env(_backend, main)
     finally:
         # A domain's thread closes its ring just after handing back its result.
         for t in threading.enumerate():
@@ -66,7 +72,7 @@ def fs_path(path: str) -> eio.Path:
 
 
 def test_running_a_program(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> eio.process.ExitStatus:
+    async def main(env: eio.Stdenv) -> eio.process.ExitStatus:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["echo", "hello world"])
             return await t.await_()
@@ -76,7 +82,7 @@ def test_running_a_program(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_signal_then_await_reports_the_signal() -> None:
-    async def main(env: UringEnv) -> str:
+    async def main(env: eio.Stdenv) -> str:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["sleep", "10"])
             t.signal(signal.SIGKILL)
@@ -86,7 +92,7 @@ def test_signal_then_await_reports_the_signal() -> None:
 
 
 def test_a_switch_kills_its_process_when_released() -> None:
-    async def main(env: UringEnv) -> eio.process.ExitStatus:
+    async def main(env: eio.Stdenv) -> eio.process.ExitStatus:
         async with eio.Switch.run() as sw:
             proc = await eio.process.spawn(sw, env.process_mgr, ["sleep", "10"])
         return await proc.await_()
@@ -97,7 +103,7 @@ def test_a_switch_kills_its_process_when_released() -> None:
 def test_a_failing_switch_kills_its_process() -> None:
     procs: list[eio.process.Process] = []
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         async with eio.Switch.run() as sw:
             procs.append(await eio.process.spawn(sw, env.process_mgr, ["sleep", "10"]))
             raise ValueError("boom")
@@ -105,14 +111,14 @@ def test_a_failing_switch_kills_its_process() -> None:
     with pytest.raises(ValueError, match="boom"):
         go(main)
 
-    async def check(_env: UringEnv) -> eio.process.ExitStatus:
+    async def check(_env: eio.Stdenv) -> eio.process.ExitStatus:
         return await procs[0].await_()
 
     assert go(check) == Signaled(signal.SIGKILL)
 
 
 def test_cancelling_a_waiter_does_not_kill_the_child() -> None:
-    async def main(env: UringEnv) -> list[object]:
+    async def main(env: eio.Stdenv) -> list[object]:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["sleep", "10"])
 
@@ -132,7 +138,7 @@ def test_cancelling_a_waiter_does_not_kill_the_child() -> None:
 
 
 def test_await_many_times(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> tuple[object, ...]:
+    async def main(env: eio.Stdenv) -> tuple[object, ...]:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["echo", "hello world"])
             return (await t.await_(), await t.await_(), await t.await_())
@@ -142,7 +148,7 @@ def test_await_many_times(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_signal_after_exit_does_nothing() -> None:
-    async def main(env: UringEnv) -> eio.process.ExitStatus:
+    async def main(env: eio.Stdenv) -> eio.process.ExitStatus:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["true"])
             status = await t.await_()
@@ -153,7 +159,7 @@ def test_signal_after_exit_does_nothing() -> None:
 
 
 def test_pid_is_the_childs() -> None:
-    async def main(env: UringEnv) -> tuple[int, bytes]:
+    async def main(env: eio.Stdenv) -> tuple[int, bytes]:
         async with eio.Switch.run() as sw:
             out = bytearray()
             t = await eio.process.spawn(
@@ -167,7 +173,7 @@ def test_pid_is_the_childs() -> None:
 
 
 def test_spawn_on_a_finished_switch_starts_nothing() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         async with eio.Switch.run() as sw:
             pass
         await eio.process.spawn(sw, env.process_mgr, ["echo", "not printed"])
@@ -180,7 +186,7 @@ def test_spawn_on_a_finished_switch_starts_nothing() -> None:
 
 
 def test_stdout_to_a_file(tmp_path: OsPath) -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         path = fs_path(str(tmp_path / "process-test.txt"))
         async with path.open_out(create="exclusive", perm=0o600) as stdout:
             await eio.process.run(env.process_mgr, ["echo", "Hello"], stdout=stdout)
@@ -192,7 +198,7 @@ def test_stdout_to_a_file(tmp_path: OsPath) -> None:
 def test_stdin_from_a_file(tmp_path: OsPath) -> None:
     (tmp_path / "in.txt").write_bytes(b"from a file\n")
 
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         async with fs_path(str(tmp_path / "in.txt")).open_in() as f:
             return await eio.process.parse_out(env.process_mgr, eio.BufRead.take_all, ["cat"], stdin=f)
 
@@ -200,7 +206,7 @@ def test_stdin_from_a_file(tmp_path: OsPath) -> None:
 
 
 def test_piping_data_to_and_from_the_child() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         stdin = eio.flow.string_source("one\ntwo\nthree\n")
         return (await eio.process.parse_out(env.process_mgr, eio.BufRead.line, ["wc", "-l"], stdin=stdin)).strip()
 
@@ -208,7 +214,7 @@ def test_piping_data_to_and_from_the_child() -> None:
 
 
 def test_a_sink_not_backed_by_a_descriptor() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         buf = bytearray()
         await eio.process.run(env.process_mgr, ["echo", "Hello, world"], stdout=eio.flow.buffer_sink(buf))
         return bytes(buf)
@@ -217,7 +223,7 @@ def test_a_sink_not_backed_by_a_descriptor() -> None:
 
 
 def test_stderr_to_a_sink_not_backed_by_a_descriptor() -> None:
-    async def main(env: UringEnv) -> tuple[bytes, bytes]:
+    async def main(env: eio.Stdenv) -> tuple[bytes, bytes]:
         out, err = bytearray(), bytearray()
         await eio.process.run(
             env.process_mgr,
@@ -246,7 +252,7 @@ class Chunks:
 
 
 def test_stdin_and_stdout_both_arbitrary_flows() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         out = bytearray()
         await eio.process.run(
             env.process_mgr,
@@ -261,7 +267,7 @@ def test_stdin_and_stdout_both_arbitrary_flows() -> None:
 
 def test_await_waits_for_the_copying_fibers() -> None:
     # The child exits while its output is still being copied into the sink.
-    async def main(env: UringEnv) -> tuple[eio.process.ExitStatus, int]:
+    async def main(env: eio.Stdenv) -> tuple[eio.process.ExitStatus, int]:
         out = bytearray()
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(
@@ -275,7 +281,7 @@ def test_await_waits_for_the_copying_fibers() -> None:
 
 def test_a_child_that_does_not_read_all_its_stdin() -> None:
     # The rest of the input is dropped (the pipe's EPIPE is not an error).
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(
             env.process_mgr,
             eio.BufRead.take_all,
@@ -287,7 +293,7 @@ def test_a_child_that_does_not_read_all_its_stdin() -> None:
 
 
 def test_the_child_gets_only_its_standard_streams() -> None:
-    async def main(env: UringEnv) -> list[str]:
+    async def main(env: eio.Stdenv) -> list[str]:
         out = bytearray()
         # A descriptor of ours that is inheritable must still not reach the child.
         r, w = os.pipe()
@@ -312,7 +318,7 @@ def test_the_child_gets_only_its_standard_streams() -> None:
 
 
 def test_changing_directory_unconfined(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["env", "pwd"], cwd=fs_path("/"))
 
     go(main)
@@ -324,7 +330,7 @@ def test_changing_directory_confined(
 ) -> None:
     monkeypatch.chdir(tmp_path)
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         subdir = cwd_path() / "proc-sub-dir"
         await subdir.mkdir(perm=0o700)
         async with subdir.open_subtree() as sub:
@@ -336,7 +342,7 @@ def test_changing_directory_confined(
 
 
 def test_a_directory_outside_the_sandbox_is_refused() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["cat", "test-cwd"], cwd=cwd_path() / "..")
 
     with pytest.raises(eio.fs.PermissionDenied) as info:
@@ -347,7 +353,7 @@ def test_a_directory_outside_the_sandbox_is_refused() -> None:
 def test_cwd_that_is_not_a_directory(tmp_path: OsPath) -> None:
     (tmp_path / "file").write_bytes(b"")
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["pwd"], cwd=fs_path(str(tmp_path / "file")))
 
     with pytest.raises(eio.Io) as info:
@@ -360,7 +366,7 @@ def test_cwd_that_is_not_a_directory(tmp_path: OsPath) -> None:
 
 
 def test_a_failed_command_shows_its_arguments_quoted() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["sh", "-c", "exit 3", "", "foo", '"bar"'])
 
     with pytest.raises(ChildError) as info:
@@ -371,7 +377,7 @@ def test_a_failed_command_shows_its_arguments_quoted() -> None:
 
 
 def test_killed_by_a_signal_is_a_child_error() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["sh", "-c", "kill -TERM $$"])
 
     with pytest.raises(ChildError) as info:
@@ -384,7 +390,7 @@ def test_killed_by_a_signal_is_a_child_error() -> None:
 def test_too_many_arguments() -> None:
     big = "x" * (1024 * 1024)
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["echo", *([big] * 8)])
 
     with pytest.raises(eio.process.ArgumentListTooLong) as info:
@@ -395,7 +401,7 @@ def test_too_many_arguments() -> None:
 def test_a_file_that_is_not_executable(tmp_path: OsPath, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         f = cwd_path() / "ocamlrocks"
         await f.save("#!/bin/sh\necho hi\n", create="exclusive", perm=0o600)
         await eio.process.run(env.process_mgr, ["./ocamlrocks"])
@@ -409,7 +415,7 @@ def test_a_file_that_is_not_executable(tmp_path: OsPath, monkeypatch: pytest.Mon
 def test_an_executable_in_no_runnable_format(tmp_path: OsPath, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         f = cwd_path() / "badfmt"
         await f.save(b"\x00\x01 not a binary \xff", create="exclusive", perm=0o700)
         await eio.process.run(env.process_mgr, ["./badfmt"])
@@ -422,7 +428,7 @@ def test_an_executable_in_no_runnable_format(tmp_path: OsPath, monkeypatch: pyte
 def test_a_script_whose_interpreter_is_missing(tmp_path: OsPath, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         f = cwd_path() / "badinterp"
         await f.save("#!/nonexistent/interpreter\n", create="exclusive", perm=0o700)
         await eio.process.run(env.process_mgr, ["./badinterp"])
@@ -433,7 +439,7 @@ def test_a_script_whose_interpreter_is_missing(tmp_path: OsPath, monkeypatch: py
 
 
 def test_a_missing_executable() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["eio-no-such-program", "arg"])
 
     with pytest.raises(ExecutableNotFound) as info:
@@ -443,7 +449,7 @@ def test_a_missing_executable() -> None:
 
 
 def test_a_missing_executable_with_pipes_leaks_nothing() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         await eio.process.run(
             env.process_mgr,
             ["./eio-no-such-program"],
@@ -457,7 +463,7 @@ def test_a_missing_executable_with_pipes_leaks_nothing() -> None:
 
 
 def test_an_explicit_executable() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         # argv[0] is only what the program sees as its name.
         return await eio.process.parse_out(
             env.process_mgr, eio.BufRead.take_all, ["my-name", "-c", 'echo "$0"'], executable="/bin/sh"
@@ -467,7 +473,7 @@ def test_an_explicit_executable() -> None:
 
 
 def test_arguments_must_be_a_non_empty_list_of_strings() -> None:
-    async def main(env: UringEnv) -> list[str]:
+    async def main(env: eio.Stdenv) -> list[str]:
         errors: list[str] = []
         bad: list[object] = [[], "echo hello", ["echo", b"bytes"]]
         for args in bad:
@@ -486,12 +492,12 @@ def test_arguments_must_be_a_non_empty_list_of_strings() -> None:
 
 
 def test_is_success_for_run() -> None:
-    async def ok(env: UringEnv) -> None:
+    async def ok(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["sh", "-c", "exit 3"], is_success=lambda c: c == 3)
 
     go(ok)
 
-    async def fails(env: UringEnv) -> None:
+    async def fails(env: eio.Stdenv) -> None:
         await eio.process.run(env.process_mgr, ["sh", "-c", "exit 0"], is_success=lambda c: c == 3)
 
     with pytest.raises(ChildError) as info:
@@ -501,7 +507,7 @@ def test_is_success_for_run() -> None:
 
 
 def test_is_success_for_parse_out() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(
             env.process_mgr, eio.BufRead.line, ["sh", "-c", "echo 123; exit 5"], is_success=lambda c: c == 5
         )
@@ -510,7 +516,7 @@ def test_is_success_for_parse_out() -> None:
 
 
 def test_parse_out_adds_the_command_to_io_errors() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(env.process_mgr, eio.BufRead.take_all, ["eio-no-such-program"])
 
     with pytest.raises(ExecutableNotFound) as info:
@@ -519,7 +525,7 @@ def test_parse_out_adds_the_command_to_io_errors() -> None:
 
 
 def test_await_exn() -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["sh", "-c", "exit 4"])
             await eio.process.await_exn(t, is_success=lambda c: c == 4)
@@ -537,14 +543,14 @@ def test_await_exn() -> None:
 def test_the_default_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISPLAY", ":1")
 
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(env.process_mgr, eio.BufRead.line, ["sh", "-c", "echo $DISPLAY"])
 
     assert go(main) == b":1"
 
 
 def test_a_custom_environment() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(
             env.process_mgr, eio.BufRead.line, ["sh", "-c", "echo $DISPLAY"], env={"DISPLAY": ":2"}
         )
@@ -557,7 +563,7 @@ def test_path_is_looked_up_in_the_given_environment(tmp_path: OsPath) -> None:
     prog.write_text("#!/bin/sh\necho found it\n")
     prog.chmod(stat.S_IRWXU)
 
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         return await eio.process.parse_out(
             env.process_mgr, eio.BufRead.line, ["eio-test-prog"], env={"PATH": f"/nonexistent:{tmp_path}"}
         )
@@ -569,7 +575,7 @@ def test_path_is_looked_up_in_the_given_environment(tmp_path: OsPath) -> None:
 
 
 def test_spawning_in_a_new_domain(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         async def in_domain() -> None:
             await eio.process.run(env.process_mgr, ["echo", "Hello from another domain"])
 
@@ -580,7 +586,7 @@ def test_spawning_in_a_new_domain(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_other_process_spawning_is_not_disturbed(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> int:
+    async def main(env: eio.Stdenv) -> int:
         p = subprocess.Popen(["/usr/bin/env", "echo", "hi"])
         async with eio.Switch.run() as sw:
             t = await eio.process.spawn(sw, env.process_mgr, ["true"])

@@ -10,13 +10,16 @@ from __future__ import annotations
 import pytest
 
 import eio
-import eio_backend_uring
 import eio_main
 
-pytestmark = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None,
-    reason=f"io_uring unavailable: {eio_backend_uring.unavailable_reason()}",
-)
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = os_backend
 
 
 class SimulatedError(Exception):
@@ -32,7 +35,7 @@ def test_two_reads_of_eight_bytes_differ() -> None:
         await eio.flow.read_exact(src, b2)
         return bytes(b1), bytes(b2)
 
-    b1, b2 = eio_main.run(main, backend="uring")
+    b1, b2 = eio_main.run(main, backend=_backend)
     assert len(b1) == len(b2) == 8
     assert b1 != b2
 
@@ -43,7 +46,7 @@ def test_single_read_fills_a_small_buffer() -> None:
     async def main(env: eio.Stdenv) -> list[int]:
         return [await eio.flow.single_read(env.secure_random, bytearray(size)) for size in (1, 8, 256)]
 
-    assert eio_main.run(main, backend="uring") == [1, 8, 256]
+    assert eio_main.run(main, backend=_backend) == [1, 8, 256]
 
 
 def test_read_exact_fills_a_large_buffer() -> None:
@@ -55,7 +58,7 @@ def test_read_exact_fills_a_large_buffer() -> None:
         # An untouched region would stay zero: in random data about 1 byte in 256 is.
         return sum(1 for i in range(0, len(buf), 4096) if not any(buf[i : i + 4096]))
 
-    assert eio_main.run(main, backend="uring") == 0
+    assert eio_main.run(main, backend=_backend) == 0
 
 
 def test_buf_read_takes_random_bytes() -> None:
@@ -63,7 +66,7 @@ def test_buf_read_takes_random_bytes() -> None:
         r = eio.BufRead.of_flow(env.secure_random, initial_size=16, max_size=64)
         return await r.take(16), await r.take(16), await r.take(40)
 
-    a, b, c = eio_main.run(main, backend="uring")
+    a, b, c = eio_main.run(main, backend=_backend)
     assert (len(a), len(b), len(c)) == (16, 16, 40)
     assert len({a, b, c[:16]}) == 3
 
@@ -76,7 +79,7 @@ def test_reading_in_a_cancelled_fiber_raises() -> None:
             raise AssertionError("read in a cancelled switch")
 
     with pytest.raises(SimulatedError, match="^Simulated failure$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 def test_the_source_works_in_another_domain() -> None:
@@ -90,6 +93,6 @@ def test_the_source_works_in_another_domain() -> None:
 
         return await env.domain_mgr.run(in_domain)
 
-    data = eio_main.run(main, backend="uring")
+    data = eio_main.run(main, backend=_backend)
     assert len(data) == 32
     assert data != bytes(32)

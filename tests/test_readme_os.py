@@ -1,7 +1,8 @@
 """Eio's README examples that start with ``Eio_main.run``, run for real through `eio_main.run`.
 
-Each example runs on the backend `eio_main` picks here (io_uring; every run
-checks ``env.backend_id``), with the environment it gives, and checks that the
+Each example runs through `eio_main.run` on every OS backend installed here
+(io_uring, selectors...; every run checks ``env.backend_id``), with the
+environment it gives, and checks that the
 process holds the same file descriptors afterwards as before. Sections
 covered elsewhere (test_readme_main, test_readme_fs, test_readme_process,
 test_readme_sync's signals) are not repeated. Where the README's program was
@@ -44,7 +45,6 @@ import pytest
 
 import eio
 import eio.net
-import eio_backend_uring
 import eio_main
 import eio_mock
 from conftest import Trace
@@ -54,10 +54,10 @@ from test_readme_core import CONCURRENT_CACHE_TRACE, PROMISES_TRACE, Failure, co
 from test_readme_mocks import handle_client, run_client, run_server
 from test_readme_sync import ocaml_string, worker_pool_main
 
-if eio_backend_uring.unavailable_reason() is not None:
-    pytest.skip(f"io_uring is not usable here: {eio_backend_uring.unavailable_reason()}", allow_module_level=True)
+from eio.unix import UnixStreamSocket
 
-from eio_backend_uring._net import UringStreamSocket  # noqa: E402
+if not os.path.isdir("/proc/self/fd"):
+    pytest.skip("counts descriptors in /proc/self/fd", allow_module_level=True)
 
 T = TypeVar("T")
 
@@ -78,16 +78,26 @@ def fds() -> list[str]:
     return sorted(os.listdir("/proc/self/fd"))
 
 
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = os_backend
+
+
 def run(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``Eio_main.run main``, on io_uring, checking that no descriptor was left open."""
+    """``Eio_main.run main``, on the backend under test, checking that no descriptor was left open."""
 
     async def checked(env: eio.Stdenv) -> T:
-        assert env.backend_id == "uring"
+        assert env.backend_id == _backend
         return await main(env)
 
     before = fds()
     try:
-        return eio_main.run(checked)
+        return eio_main.run(checked, backend=_backend)
     finally:
         assert fds() == before, "descriptors left open"
 
@@ -316,7 +326,7 @@ def test_cli_with_test_data_writes_to_the_real_stdout(capfd: pytest.CaptureFixtu
 
 def test_cli_program_on_the_real_stdin() -> None:
     """examples/cli.py reads its real stdin; stdout and stderr share one pipe, so the order shows."""
-    env = {k: v for k, v in os.environ.items() if k != "EIO_BACKEND"}
+    env = {**os.environ, "EIO_BACKEND": _backend}
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "cli.py")],
         input=CLI_INPUT,
@@ -500,7 +510,7 @@ def test_a_real_connection_reset_is_a_unix_connection_reset() -> None:
             server = await eio.net.listen(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0), backlog=1)
             client = await eio.net.connect(sw, env.net, eio.net.listening_addr(server))
             served, _peer = await eio.net.accept(sw, server)
-            assert isinstance(served, UringStreamSocket)
+            assert isinstance(served, UnixStreamSocket)
             # SO_LINGER with a zero timeout: closing sends RST instead of FIN.
             served.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             await served.close()

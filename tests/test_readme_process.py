@@ -1,4 +1,4 @@
-"""Eio's README section "Running processes", in Python, on the io_uring backend.
+"""Eio's README section "Running processes", in Python, on every OS backend.
 
 Each example also checks that it left no descriptor open and no child unreaped.
 """
@@ -12,21 +12,26 @@ from typing import TypeVar
 import pytest
 
 import eio
-import eio_backend_uring
-from eio_backend_uring._env import UringEnv
+from conftest import run_env
 
-pytestmark = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None, reason="io_uring is not usable here"
-)
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = os_backend
 
 T = TypeVar("T")
 
 
-def run(main: Callable[[UringEnv], Awaitable[T]]) -> T:
-    """``eio_backend_uring.run(main)``, checking that nothing is left behind."""
+def run(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+    """``run(main)`` of the backend under test, checking that nothing is left behind."""
     before = sorted(os.listdir("/proc/self/fd"))
     try:
-        return eio_backend_uring.run(main)
+        return run_env(_backend, main)
     finally:
         assert sorted(os.listdir("/proc/self/fd")) == before
         try:
@@ -36,7 +41,7 @@ def run(main: Callable[[UringEnv], Awaitable[T]]) -> T:
 
 
 def test_run_a_program(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         proc_mgr = env.process_mgr
         await eio.process.run(proc_mgr, ["echo", "hello"])
 
@@ -45,7 +50,7 @@ def test_run_a_program(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_stdin_from_a_string(capfd: pytest.CaptureFixture[str]) -> None:
-    async def main(env: UringEnv) -> None:
+    async def main(env: eio.Stdenv) -> None:
         proc_mgr = env.process_mgr
         await eio.process.run(proc_mgr, ["tr", "a-z", "A-Z"], stdin=eio.flow.string_source("One two three\n"))
 
@@ -54,7 +59,7 @@ def test_stdin_from_a_string(capfd: pytest.CaptureFixture[str]) -> None:
 
 
 def test_capture_the_output_with_parse_out() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         proc_mgr = env.process_mgr
         return await eio.process.parse_out(proc_mgr, eio.BufRead.line, ["echo", "hello"])
 
@@ -62,7 +67,7 @@ def test_capture_the_output_with_parse_out() -> None:
 
 
 def test_capture_the_output_with_a_sink() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         out = bytearray()
         await eio.process.run(env.process_mgr, ["echo", "hello"], stdout=eio.flow.buffer_sink(out))
         return bytes(out)
@@ -71,7 +76,7 @@ def test_capture_the_output_with_a_sink() -> None:
 
 
 def test_a_failure_is_an_error_naming_the_command() -> None:
-    async def main(env: UringEnv) -> bytes:
+    async def main(env: eio.Stdenv) -> bytes:
         proc_mgr = env.process_mgr
         return await eio.process.parse_out(proc_mgr, eio.BufRead.take_all, ["sh", "-c", "exit 3"])
 
@@ -83,7 +88,7 @@ def test_a_failure_is_an_error_naming_the_command() -> None:
 
 
 def test_spawn_and_await_for_more_control() -> None:
-    async def main(env: UringEnv) -> eio.process.ExitStatus:
+    async def main(env: eio.Stdenv) -> eio.process.ExitStatus:
         async with eio.Switch.run() as sw:
             proc = await eio.process.spawn(sw, env.process_mgr, ["sh", "-c", "exit 3"])
             return await proc.await_()

@@ -2,15 +2,17 @@
 
 A Python signal handler runs on the main thread, between two bytecodes; one
 that calls `eio.Condition.broadcast` must wake the fibers waiting on the
-condition. The hard case is a loop asleep in the kernel (io_uring_enter): the
-signal must end that wait. The tests here make sure the loop *is* asleep in
-``io_uring_enter`` before sending, by reading the main thread's current system
-call from ``/proc`` (Linux), so they don't depend on timing.
+condition. The hard case is a loop asleep in the kernel (``io_uring_enter``,
+``epoll_wait``...): the signal must end that wait. The tests here run on every
+OS backend and make sure its loop *is* asleep in the kernel before sending, by
+reading the main thread's current system call from ``/proc`` (Linux), so they
+don't depend on timing.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import queue
 import signal
 import subprocess
@@ -25,19 +27,34 @@ from typing import IO, TypeVar
 import pytest
 
 import eio
-import eio_backend_uring
 import eio_main
 from conftest import Runner, Trace
 
 T = TypeVar("T")
 
-needs_uring = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None,
-    reason=f"io_uring unavailable: {eio_backend_uring.unavailable_reason()}",
-)
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads system calls from /proc (Linux)")
 
-# io_uring_enter's number in the generic system call table (x86-64, arm64, riscv...).
-IO_URING_ENTER = 426
+# The system calls each backend's loop sleeps in, by machine. io_uring_enter is
+# 426 in the generic table (x86-64, arm64...); the selectors backend sleeps in
+# epoll_wait / epoll_pwait / epoll_pwait2 (or poll / select where those are the selector).
+_SLEEP_CALLS: dict[str, dict[str, frozenset[int]]] = {
+    "x86_64": {"uring": frozenset({426}), "selectors": frozenset({232, 281, 441, 7, 271, 23, 270})},
+    "aarch64": {"uring": frozenset({426}), "selectors": frozenset({22, 441, 73, 72})},
+}
+# A backend not listed: any system call but futex (a thread waiting for the GIL is in futex).
+_FUTEX: dict[str, int] = {"x86_64": 202, "aarch64": 98}
+
+
+def sleeps_in(backend: str, syscall: int | None) -> bool:
+    """Whether ``backend``'s loop, in system call ``syscall``, is asleep waiting for events."""
+    if syscall is None:
+        return False
+    machine = platform.machine()
+    calls = _SLEEP_CALLS.get(machine, {}).get(backend)
+    if calls is not None:
+        return syscall in calls
+    return syscall != _FUTEX.get(machine, -1)
+
 PATIENCE = 30.0  # seconds to wait for something that should happen at once (only a bug waits this long)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "signal_condition.py"
 
@@ -55,11 +72,13 @@ def current_syscall(tid: int, pid: str = "self") -> int | None:
     return int(field) if field.lstrip("-").isdigit() else None
 
 
-def wait_until_asleep_in_ring(tid: int, pid: str = "self", alive: Callable[[], bool] = lambda: True) -> bool:
-    """Wait until thread ``tid`` is blocked in io_uring_enter; False if that never happened."""
+def wait_until_asleep(
+    backend: str, tid: int, pid: str = "self", alive: Callable[[], bool] = lambda: True
+) -> bool:
+    """Wait until thread ``tid`` is blocked in ``backend``'s wait for events; False if that never happened."""
     give_up = time.monotonic() + PATIENCE
     while time.monotonic() < give_up and alive():
-        if current_syscall(tid, pid) == IO_URING_ENTER:
+        if sleeps_in(backend, current_syscall(tid, pid)):
             return True
         time.sleep(0.001)
     return False
@@ -85,15 +104,16 @@ def on_signal() -> Iterator[Callable[[int, Callable[[], None]], None]]:
 
 
 class Sender:
-    """A (non-daemon) thread that sends SIGUSR1 once the main thread sleeps in the ring.
+    """A (non-daemon) thread that sends SIGUSR1 once the main thread's loop sleeps in the kernel.
 
     For each of ``rounds`` signals it waits for a token in ``ready``, then for
-    the main thread to be in io_uring_enter, then sends. Use `wait` for what
+    the main thread to be asleep in ``backend``'s wait, then sends. Use `wait` for what
     the signals should bring about: if that never happens, the thread ends the
     wait with an error rather than leave the test hanging.
     """
 
-    def __init__(self, rounds: int, send: Callable[[], None]) -> None:
+    def __init__(self, backend: str, rounds: int, send: Callable[[], None]) -> None:
+        self._backend = backend
         self.ready = queue.SimpleQueue[None]()
         self.asleep: list[bool] = []
         self._send = send
@@ -111,7 +131,7 @@ class Sender:
                 self.ready.get(timeout=PATIENCE)
             except queue.Empty:
                 break
-            self.asleep.append(wait_until_asleep_in_ring(self._main))
+            self.asleep.append(wait_until_asleep(self._backend, self._main))
             self._send()
         if not self._finished.wait(PATIENCE):
             self._rescuer.try_resolve(None)
@@ -172,17 +192,17 @@ def test_a_signal_from_another_process_wakes_a_waiter(run: Runner, trace: Trace)
     assert trace.lines() == ["interrupted!"]
 
 
-# -- the io_uring loop asleep in the kernel -----------------------------------------------------
+# -- the loop asleep in the kernel, on each OS backend -----------------------------------------------------
 
 
-@needs_uring
+@needs_proc
 def test_a_signal_wakes_await_no_mutex_while_the_loop_sleeps_in_the_kernel(
-    trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
+    os_backend: str, trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
 ) -> None:
     async def main(env: eio.Stdenv) -> list[bool]:
         cond = eio.Condition()
         on_signal(signal.SIGUSR1, cond.broadcast)
-        sender = Sender(1, to_main_thread)
+        sender = Sender(os_backend, 1, to_main_thread)
 
         async def waiter() -> None:
             eio.traceln("waiting")
@@ -193,13 +213,13 @@ def test_a_signal_wakes_await_no_mutex_while_the_loop_sleeps_in_the_kernel(
         await sender.wait(waiter)
         return sender.asleep
 
-    assert eio_main.run(main, backend="uring") == [True]
+    assert eio_main.run(main, backend=os_backend) == [True]
     assert trace.lines() == ["waiting", "woken by the signal"]
 
 
-@needs_uring
+@needs_proc
 def test_a_signal_wakes_loop_no_mutex_each_time(
-    trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
+    os_backend: str, trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
 ) -> None:
     async def main(env: eio.Stdenv) -> tuple[str, list[bool]]:
         changed = eio.Condition()
@@ -210,7 +230,7 @@ def test_a_signal_wakes_loop_no_mutex_each_time(
             changed.broadcast()
 
         on_signal(signal.SIGUSR1, handler)
-        sender = Sender(2, to_main_thread)
+        sender = Sender(os_backend, 2, to_main_thread)
 
         async def update() -> str | None:
             eio.traceln(f"update sees {count[0]}")
@@ -222,13 +242,13 @@ def test_a_signal_wakes_loop_no_mutex_each_time(
         result = await sender.wait(lambda: changed.loop_no_mutex(update))
         return result, sender.asleep
 
-    assert eio_main.run(main, backend="uring") == ("done", [True, True])
+    assert eio_main.run(main, backend=os_backend) == ("done", [True, True])
     assert trace.lines() == ["update sees 0", "update sees 1", "update sees 2"]
 
 
-@needs_uring
+@needs_proc
 def test_a_signal_taken_by_another_thread_still_wakes_the_loop(
-    trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
+    os_backend: str, trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
 ) -> None:
     """The main thread blocks SIGUSR1, so the kernel gives it to the sender thread.
 
@@ -243,7 +263,7 @@ def test_a_signal_taken_by_another_thread_still_wakes_the_loop(
     async def main(env: eio.Stdenv) -> list[bool]:
         cond = eio.Condition()
         on_signal(signal.SIGUSR1, cond.broadcast)
-        sender = Sender(1, send_to_process)
+        sender = Sender(os_backend, 1, send_to_process)
         sender.ready.put(None)
         await sender.wait(cond.await_no_mutex)
         eio.traceln("woken by the signal")
@@ -251,31 +271,32 @@ def test_a_signal_taken_by_another_thread_still_wakes_the_loop(
 
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     try:
-        assert eio_main.run(main, backend="uring") == [True]
+        assert eio_main.run(main, backend=os_backend) == [True]
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     assert trace.lines() == ["woken by the signal"]
 
 
-@needs_uring
+@needs_proc
 def test_a_program_that_only_waits_for_a_signal_waits(
-    trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
+    os_backend: str, trace: Trace, on_signal: Callable[[int, Callable[[], None]], None]
 ) -> None:
     """No IO, no timer, no other thread: only the signal handler can wake the loop, and it does."""
 
     async def main(env: eio.Stdenv) -> None:
         cond = eio.Condition()
         on_signal(signal.SIGUSR1, cond.broadcast)
-        # The child waits until we sleep in io_uring_enter (or, if it may not
+        # The child waits until we sleep in the kernel (or, if it may not
         # read our /proc entry, gives us a moment), then signals us.
         pid = os.getpid()
+        asleep = sorted(_SLEEP_CALLS.get(platform.machine(), {}).get(os_backend, ()))
         code = (
             "import os, signal, time\n"
             "give_up = time.monotonic() + 30\n"
             "while time.monotonic() < give_up:\n"
             "    try:\n"
             f"        with open('/proc/{pid}/task/{pid}/syscall') as f:\n"
-            f"            if f.read().split(' ', 1)[0] == '{IO_URING_ENTER}':\n"
+            f"            if f.read().split(' ', 1)[0] in {[str(n) for n in asleep]!r}:\n"
             "                break\n"
             "    except OSError:\n"
             "        time.sleep(0.5)\n"
@@ -292,7 +313,7 @@ def test_a_program_that_only_waits_for_a_signal_waits(
                 child.kill()  # we gave up waiting: it must not signal us later
             child.wait()
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=os_backend)
     assert trace.lines() == ["woken by the signal"]
 
 
@@ -324,14 +345,14 @@ class Lines:
         return lines
 
 
-@needs_uring
-def test_example_reloads_on_sigusr1_and_stops_on_sigint() -> None:
+@needs_proc
+def test_example_reloads_on_sigusr1_and_stops_on_sigint(os_backend: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, str(EXAMPLE)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "EIO_BACKEND": "uring"},
+        env={**os.environ, "EIO_BACKEND": os_backend},
     )
     try:
         assert proc.stderr is not None
@@ -343,11 +364,11 @@ def test_example_reloads_on_sigusr1_and_stops_on_sigint() -> None:
         def alive() -> bool:
             return proc.poll() is None
 
-        assert wait_until_asleep_in_ring(proc.pid, str(proc.pid), alive), err.rest()
+        assert wait_until_asleep(os_backend, proc.pid, str(proc.pid), alive), err.rest()
         proc.send_signal(signal.SIGUSR1)
         assert [err.next(), err.next()] == [reading, "+Finished reading configuration"]
 
-        assert wait_until_asleep_in_ring(proc.pid, str(proc.pid), alive), err.rest()
+        assert wait_until_asleep(os_backend, proc.pid, str(proc.pid), alive), err.rest()
         proc.send_signal(signal.SIGINT)
         assert err.rest() == ["+Cancelled at user's request."]
         out, _ = proc.communicate(timeout=PATIENCE)

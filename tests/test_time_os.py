@@ -1,6 +1,6 @@
 """Conformance: the OS-clock parts of Eio's tests/time.md, on ``env.clock`` and ``env.mono_clock``.
 
-Each test runs ``eio_main.run`` on the io_uring backend. Nothing here measures
+Each test runs ``eio_main.run`` on every OS backend. Nothing here measures
 how long anything took: the tests check the order in which sleepers wake,
 what is raised, and that a clock never wakes a sleeper before its deadline.
 The mock-clock parts of time.md are in test_time_mock.py.
@@ -13,14 +13,17 @@ import time
 import pytest
 
 import eio
-import eio_backend_uring
 import eio_main
 from conftest import Trace
 
-pytestmark = pytest.mark.skipif(
-    eio_backend_uring.unavailable_reason() is not None,
-    reason=f"io_uring unavailable: {eio_backend_uring.unavailable_reason()}",
-)
+_backend = ""
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(os_backend: str) -> None:
+    """Run every test of this module once per OS backend (as ``_backend``)."""
+    global _backend
+    _backend = os_backend
 
 DEADLOCK = r"^Deadlock detected: no events scheduled but main function hasn't returned\n"
 
@@ -48,7 +51,7 @@ def test_sleep_never_wakes_before_the_deadline(which: str) -> None:
         await eio.time.sleep_until(clock, deadline)
         return deadline, clock.now()
 
-    deadline, woke = eio_main.run(main, backend="uring")
+    deadline, woke = eio_main.run(main, backend=_backend)
     assert woke >= deadline
 
 
@@ -73,7 +76,7 @@ def test_sleepers_wake_in_deadline_order(trace: Trace) -> None:
             ]
         )
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["D (0) woken", "C (0.02) woken", "A (0.05) woken", "E (0.05) woken", "B (0.07) woken"]
 
 
@@ -91,7 +94,7 @@ def test_sleepers_on_both_clocks_share_one_timer_order(trace: Trace) -> None:
             ]
         )
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["wall 0.01", "mono 0.1", "wall 0.2"]
 
 
@@ -114,7 +117,7 @@ def test_cancelling_a_sleep_removes_its_timer(trace: Trace) -> None:
         await never()
 
     with pytest.raises(RuntimeError, match=DEADLOCK):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == ["both raised SimulatedError('Simulated cancel')", "live timers: 0"]
 
 
@@ -126,7 +129,7 @@ def test_sleep_when_the_switch_is_already_off() -> None:
             raise AssertionError("slept in a cancelled switch")
 
     with pytest.raises(SimulatedError, match="^Simulated failure$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 def test_a_timer_already_due_still_lets_others_run(trace: Trace) -> None:
@@ -141,7 +144,7 @@ def test_a_timer_already_due_still_lets_others_run(trace: Trace) -> None:
 
         await eio.fiber.both(first, second)
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["First fiber runs", "Second fiber runs", "Sleep done"]
 
 
@@ -153,7 +156,7 @@ def test_sleep_until_a_past_time_returns(trace: Trace) -> None:
             await eio.time.sleep_until(clock, 0.0)
             eio.traceln("woke at once")
 
-    eio_main.run(main, backend="uring")
+    eio_main.run(main, backend=_backend)
     assert trace.lines() == ["woke at once"] * 4
 
 
@@ -172,7 +175,7 @@ def test_the_short_timer_finishes_first(trace: Trace) -> None:
             await eio.fiber.both(long, short)
 
     with pytest.raises(SimulatedError, match="^Simulated cancel$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == ["Short timer finished"]
 
 
@@ -193,7 +196,7 @@ def test_timers_fire_while_fibers_keep_yielding() -> None:
 
         return await eio.fiber.first(busy, timer)
 
-    assert eio_main.run(main, backend="uring") == "timer"
+    assert eio_main.run(main, backend=_backend) == "timer"
 
 
 # -- timeouts ----------------------------------------------------------------------------------
@@ -215,7 +218,7 @@ def test_with_timeout_raises_timeout_and_cancels_the_work(trace: Trace) -> None:
             eio.traceln(f"live timers: {live_timers()}")
 
     with pytest.raises(eio.time.Timeout, match=r"^timed out after 0\.0001s$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == [
         "work started",
         "work got Cancelled: Timeout('timed out after 0.0001s')",
@@ -234,7 +237,7 @@ def test_with_timeout_returns_in_time_and_drops_its_timer(trace: Trace) -> None:
         await never()
 
     with pytest.raises(RuntimeError, match=DEADLOCK):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
     assert trace.lines() == ["result: 42", "live timers: 0"]
 
 
@@ -243,7 +246,7 @@ def test_a_timeout_is_a_timeout_error() -> None:
         await eio.time.with_timeout(env.clock, 0.0, eio.fiber.await_cancel)
 
     with pytest.raises(TimeoutError, match=r"^timed out after 0s$"):
-        eio_main.run(main, backend="uring")
+        eio_main.run(main, backend=_backend)
 
 
 # -- clock values --------------------------------------------------------------------------
@@ -255,7 +258,7 @@ def test_the_wall_clock_reads_the_system_time() -> None:
         now = eio.time.now(env.clock)
         return before, now, time.time()
 
-    before, now, after = eio_main.run(main, backend="uring")
+    before, now, after = eio_main.run(main, backend=_backend)
     assert before <= now <= after
 
 
@@ -270,6 +273,6 @@ def test_the_mono_clock_is_monotonic() -> None:
         readings.append(env.mono_clock.now())
         return readings
 
-    readings = eio_main.run(main, backend="uring")
+    readings = eio_main.run(main, backend=_backend)
     assert readings == sorted(readings)
 

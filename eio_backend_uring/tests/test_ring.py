@@ -1,4 +1,4 @@
-"""Tests of the kernel-ABI ring layer (eio_backend_uring._ring), against the real kernel."""
+"""Tests of the kernel-ABI ring layer (eio_backend_uring._ring and its parts), against the real kernel."""
 
 from __future__ import annotations
 
@@ -21,23 +21,13 @@ if sys.platform != "linux":
     pytest.skip("io_uring is Linux-only", allow_module_level=True)
 assert sys.platform == "linux"  # tells pyright's per-platform pass the rest is Linux-only
 
-from eio_backend_uring import _ring
-from eio_backend_uring._ring import (
-    AT_EMPTY_PATH,
-    AT_FDCWD,
-    AT_REMOVEDIR,
-    IORING_TIMEOUT_ABS,
-    RESOLVE_BENEATH,
-    Completion,
-    MsgHdr,
-    Pinned,
-    Ring,
-    SockAddrBuf,
-    Statx,
-    decode_sockaddr,
-    encode_sockaddr,
-    unavailable_reason,
-)
+from eio_backend_uring import _abi as _ring
+from eio_backend_uring._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, IORING_TIMEOUT_ABS, RESOLVE_BENEATH, Completion
+from eio_backend_uring._codecs import Statx, encode_sockaddr
+from eio_backend_uring._pin import Pinned
+from eio_backend_uring._probe import unavailable_reason
+from ring_ops import FullRing as Ring
+from ring_ops import MsgHdr, SockAddrBuf, decode_sockaddr
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 
@@ -639,8 +629,6 @@ def test_setup_flags_are_checked() -> None:
 def test_renameat_accepts_at_fdcwd(tmp_path: Path) -> None:
     """AT_FDCWD is negative; the SQE field holding the new dirfd is unsigned."""
     import os as _os
-
-    from eio_backend_uring._ring import Ring
 
     old = _os.path.join(_os.fspath(tmp_path), "a")
     new = _os.path.join(_os.fspath(tmp_path), "b")

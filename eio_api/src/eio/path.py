@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from ._core._switch import Switch
 from ._flow._ops import write as _write
-from ._io_errors import AlreadyExists, Io, NotFound
+from ._io_errors import AlreadyExists, Io, NotFound, ResourceClosed
 from .buf_read import BufRead, Seq
 from .file import FileKind, Ro, Rw, Stat
 from .fs import CREATE_MODES, ClosableDir, Create, Dir
@@ -256,6 +256,8 @@ class Path:
         return p
 
     def _context(self, ex: Io, what: str) -> None:
+        if isinstance(ex, ResourceClosed):
+            return  # its message names the closed object already, as Python's closed files' do
         ex.add_note(f"{what} {self}")
 
     # -- reading -------------------------------------------------------------------------

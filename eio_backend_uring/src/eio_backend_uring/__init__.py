@@ -1,12 +1,14 @@
 """Linux io_uring backend for eio.
 
-The backend talks to the kernel through its own small ring layer
-(:mod:`eio_backend_uring._ring`), written with the standard library only:
+The backend talks to the kernel through its own small ring layer, written
+with the standard library only (``_abi``: constants and struct layouts;
+``_syscalls``; ``_pin``: buffer addresses; ``_codecs``: socket addresses and
+statx; ``_ring``: the ring; ``_probe``: availability):
 ``ctypes`` for the three io_uring system calls, ``mmap`` for the shared
 submission and completion queues, and ``struct`` to fill and read their entries.
 No third-party binding is used. The backend registers itself under the ``eio``
 entry point group as ``uring``; it declares itself available only when
-:func:`eio_backend_uring._ring.unavailable_reason` returns ``None``.
+:func:`eio_backend_uring._probe.unavailable_reason` returns ``None``.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ def run(main: Callable[..., Awaitable[T]]) -> T:
     _check()
     from eio.lowlevel import coroutine_of
 
-    from ._env import UringEnv
+    from ._env import uring_env
     from ._run import new_loop
 
-    env = UringEnv()
+    env = uring_env()
     coro = coroutine_of(main, (env,), "eio_backend_uring.run")
     loop, uring = new_loop()
     try:

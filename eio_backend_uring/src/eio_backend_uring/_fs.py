@@ -21,7 +21,8 @@ sharing the descriptor (`UringFile.fileno`) sees the same position;
 ``close(2)`` directly (it never blocks on local files, and avoids a ring
 round trip). A descriptor is only closed once no operation of this object
 uses it, so a concurrent close can't make an in-flight operation hit a
-reused number; after closing, every operation raises `ValueError`.
+reused number (`eio.unix.Fd`); after closing, every operation raises
+`eio.ResourceClosed` (a `ValueError`).
 """
 
 from __future__ import annotations
@@ -38,18 +39,12 @@ from eio._io_errors import Io, PermissionDenied, from_oserror
 from eio.file import Rw, SeekWhence, Stat, kind_of_mode
 from eio.fs import ClosableDir, Create, Dir
 from eio.lowlevel import run_in_systhread
+from eio.unix import Fd
 
 from ._fd import read_op, uring, write_op
-from ._ring import (
-    AT_EMPTY_PATH,
-    AT_FDCWD,
-    AT_REMOVEDIR,
-    AT_SYMLINK_NOFOLLOW,
-    RESOLVE_BENEATH,
-    RESOLVE_NO_MAGICLINKS,
-    Ring,
-    Statx,
-)
+from ._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
+from ._codecs import Statx
+from ._ring import Ring
 from ._sched import check_cancelled
 
 __all__ = ["UringDir", "UringFile", "cwd_dir", "fs_dir"]
@@ -79,10 +74,6 @@ def _error(res: int, path: str, sandboxed: bool = False) -> Io:
         # The kernel's word for "this path leaves the RESOLVE_BENEATH root".
         return from_oserror(OSError(code, "Path leads outside the sandboxed directory", path))
     return from_oserror(OSError(code, os.strerror(code), path))
-
-
-def _closed(what: str) -> ValueError:
-    return ValueError(f"I/O operation on closed {what}")
 
 
 # -- one ring operation each -------------------------------------------------------------
@@ -185,111 +176,55 @@ def _is_implicit(p: str) -> bool:
     return not (p.startswith("/") or p.startswith("./") or p.startswith("../"))
 
 
-class _FdHolder:
-    """A descriptor shared by concurrent operations: closed once the last one is done.
-
-    `_use` / `_unuse` bracket each operation; closing (by `close`, by the
-    owning switch's release hook, or by the garbage collector) releases the
-    descriptor only when no operation still uses it, so an operation never
-    meets a number the OS has already given to another file.
-    """
-
-    __slots__ = ("_fd", "_hook", "_users", "_closing", "_what")
-
-    def __init__(self, fd: int, what: str) -> None:
-        self._fd = fd
-        self._what = what  # how messages name the object: "file <cwd:a>", "directory <cwd:d>"
-        self._hook: eio.ReleaseHook | None = None
-        self._users = 0
-        self._closing = False
-
-    def __del__(self) -> None:
-        # An abandoned object (say, a `lines()` loop left early) must not leak its descriptor.
-        fd = self._fd
-        if fd >= 0 and not self._users:
-            self._fd = -1
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def _use(self) -> int:
-        if self._closing:
-            raise _closed(self._what)
-        self._users += 1
-        return self._fd
-
-    def _unuse(self) -> None:
-        self._users -= 1
-        if self._closing and not self._users:
-            self._release_fd()
-
-    def _release_fd(self) -> None:
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
-
-    def _close_now(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        hook, self._hook = self._hook, None
-        if hook is not None:
-            hook.remove()
-        if not self._users:
-            self._release_fd()
-
-
 # -- files ---------------------------------------------------------------------------------
 
 
-class UringFile(_FdHolder):
+class UringFile:
     """An open file: an `eio.file.Rw` (for a file opened read-only, writes fail with an `eio.Io`).
 
     Closed when its switch finishes (if opened with one), by `close`, or
     when garbage-collected.
     """
 
-    __slots__ = ("_label", "_at_start")
+    __slots__ = ("_h", "_label", "_at_start")
 
     def __init__(self, fd: int, label: str) -> None:
         """Take ownership of the freshly opened descriptor ``fd``; ``label`` names it in messages."""
-        super().__init__(fd, f"file {label}")
+        self._h = Fd(fd, f"file {label}")
         self._label = label
         # The position is 0 until something may have moved it: read_all then needs no lseek.
         self._at_start = True
 
     def __repr__(self) -> str:
-        state = "closed" if self._fd < 0 else f"fd={self._fd}"
+        state = "closed" if self._h.closing else f"fd={self._h.fd}"
         return f"<file {self._label} {state}>"
 
     def attach(self, sw: eio.Switch | None) -> UringFile:
         """Close the file when ``sw`` finishes (closing it now, and raising, if ``sw`` is finished)."""
-        if sw is not None:
-            self._hook = sw.on_release(self._close_now)
+        self._h.attach(sw)
         return self
 
     def fileno(self) -> int:
         """The descriptor (`ValueError` once closed)."""
-        if self._closing:
-            raise _closed(self._what)
+        if self._h.closing:
+            raise self._h.closed_error()
         self._at_start = False
-        return self._fd
+        return self._h.fd
 
     async def close(self) -> None:
         """Close the file (idempotent). The descriptor goes once no operation uses it."""
-        self._close_now()
+        self._h.close()
 
     # -- flow ----------------------------------------------------------------------
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at the file position; `eio.EndOfFile` at the end."""
-        fd = self._use()
+        fd = self._h.use()
         self._at_start = False
         try:
             res = await read_op(fd, (buf,))
         finally:
-            self._unuse()
+            self._h.unuse()
         if res > 0:
             return res
         if res == 0:
@@ -307,7 +242,7 @@ class UringFile(_FdHolder):
         the read returns exactly what ``fstat`` said was left, that is the end,
         and no second read is needed to see it.
         """
-        fd = self._use()
+        fd = self._h.use()
         try:
             try:
                 st = os.fstat(fd)
@@ -334,7 +269,7 @@ class UringFile(_FdHolder):
                 left = -1
                 size = _READ_CHUNK
         finally:
-            self._unuse()
+            self._h.unuse()
         return b"".join(chunks)
 
     # -- positioned IO ------------------------------------------------------------------
@@ -343,11 +278,11 @@ class UringFile(_FdHolder):
         """One read at ``file_offset`` into ``bufs``; `eio.EndOfFile` at or past the end."""
         if file_offset < 0:
             raise ValueError(f"file_offset must not be negative (got {file_offset})")
-        fd = self._use()
+        fd = self._h.use()
         try:
             res = await read_op(fd, bufs, file_offset)
         finally:
-            self._unuse()
+            self._h.unuse()
         if res > 0:
             return res
         if res == 0:
@@ -361,13 +296,13 @@ class UringFile(_FdHolder):
         return await self._write(bufs, file_offset)
 
     async def _write(self, bufs: Sequence[bytes | memoryview], offset: int) -> int:
-        fd = self._use()
+        fd = self._h.use()
         if offset < 0:
             self._at_start = False
         try:
             res = await write_op(fd, bufs, offset)
         finally:
-            self._unuse()
+            self._h.unuse()
         if res < 0:
             raise _error(res, self._label)
         return res
@@ -376,11 +311,11 @@ class UringFile(_FdHolder):
 
     async def stat(self) -> Stat:
         """The file's metadata (``statx`` on the descriptor)."""
-        fd = self._use()
+        fd = self._h.use()
         try:
             return await _statx(fd, "", AT_EMPTY_PATH)
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def size(self) -> int:
         """The file's size in bytes."""
@@ -388,7 +323,7 @@ class UringFile(_FdHolder):
 
     async def seek(self, offset: int, whence: SeekWhence, /) -> int:
         """Move the file position (``lseek``, which never blocks); return it."""
-        fd = self._use()
+        fd = self._h.use()
         self._at_start = False
         try:
             check_cancelled()
@@ -396,11 +331,11 @@ class UringFile(_FdHolder):
         except OSError as ex:
             raise from_oserror(ex) from ex
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def sync(self) -> None:
         """Flush data and metadata to the device (io_uring FSYNC)."""
-        fd = self._use()
+        fd = self._h.use()
         try:
             check_cancelled()
             u = uring()
@@ -408,24 +343,24 @@ class UringFile(_FdHolder):
             u.ring.prep_fsync(ud, fd)
             await _simple(ud, self._label)
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def truncate(self, length: int, /) -> None:
         """Set the file's length (``ftruncate``)."""
-        fd = self._use()
+        fd = self._h.use()
         try:
             check_cancelled()
             os.ftruncate(fd, length)
         except OSError as ex:
             raise from_oserror(ex) from ex
         finally:
-            self._unuse()
+            self._h.unuse()
 
 
 # -- directories -----------------------------------------------------------------------------
 
 
-class UringDir(_FdHolder):
+class UringDir:
     """A directory capability on io_uring: an `eio.fs.ClosableDir`.
 
     ``UringDir(fd, label, sandboxed)``: ``fd`` is a descriptor of the
@@ -435,11 +370,11 @@ class UringDir(_FdHolder):
     directory. ``dir_path`` is the directory's native path, for `native`.
     """
 
-    __slots__ = ("label", "_sandboxed", "_resolve", "_dir_path")
+    __slots__ = ("_h", "label", "_sandboxed", "_resolve", "_dir_path")
 
     def __init__(self, fd: int, label: str, sandboxed: bool, dir_path: str = "") -> None:
         """A capability for the directory ``fd`` (owned unless ``AT_FDCWD``), named ``label``."""
-        super().__init__(fd, f"directory <{label}>")
+        self._h = Fd(fd, f"directory <{label}>", owned=fd != AT_FDCWD)
         self.label = label
         self._sandboxed = sandboxed
         self._resolve = _BENEATH if sandboxed else 0
@@ -448,7 +383,7 @@ class UringDir(_FdHolder):
 
     def __repr__(self) -> str:
         kind = "sandbox" if self._sandboxed else "unconfined"
-        state = " closed" if self._closing else ""
+        state = " closed" if self._h.closing else ""
         return f"<UringDir {self.label} ({kind}){state}>"
 
     @property
@@ -460,27 +395,23 @@ class UringDir(_FdHolder):
 
     def attach(self, sw: eio.Switch | None) -> UringDir:
         """Close the directory when ``sw`` finishes."""
-        if sw is not None:
-            self._hook = sw.on_release(self._close_now)
+        self._h.attach(sw)
         return self
 
-    def _close_now(self) -> None:
-        if self._fd == AT_FDCWD and not self._closing:
-            raise RuntimeError(f"<{self.label}> is not an opened directory and can't be closed")
-        super()._close_now()
-
     async def close(self) -> None:
-        """Close the directory's descriptor (idempotent); later use raises `ValueError`."""
-        self._close_now()
+        """Close the directory's descriptor (idempotent); later use raises `eio.ResourceClosed`."""
+        if self._h.fd == AT_FDCWD and not self._h.closing:
+            raise RuntimeError(f"<{self.label}> is not an opened directory and can't be closed")
+        self._h.close()
 
     # -- helpers ----------------------------------------------------------------------------
 
     async def _open(self, path: str, flags: int, mode: int = 0) -> int:
-        base = self._use()
+        base = self._h.use()
         try:
             return await _openat2(base, path or ".", flags, mode, self._resolve)
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def _parent(self, path: str) -> tuple[int, str, int]:
         """``(dirfd, leaf, owned)``: where ``path``'s last component lives, resolved in the sandbox.
@@ -489,7 +420,7 @@ class UringDir(_FdHolder):
         caller holds a use of this directory (``dirfd`` may be its own).
         """
         leaf = basename(path)
-        base = self._fd
+        base = self._h.fd
         if leaf == "..":
             # Open the whole path, so ".." is resolved (and checked) by the kernel.
             fd = await _openat2(base, path, _O_PATH_DIR, 0, self._resolve)
@@ -508,7 +439,7 @@ class UringDir(_FdHolder):
         Holds a use of this directory throughout, and closes the parent's
         descriptor (if one was opened) on the way out.
         """
-        self._use()
+        self._h.use()
         try:
             dirfd, leaf, owned = await self._parent(path)
             try:
@@ -517,7 +448,7 @@ class UringDir(_FdHolder):
                 if owned >= 0:
                     os.close(owned)
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def _op_at_parent(self, path: str, prep: Callable[[Ring, int, int, str], None]) -> None:
         """Run the one ring operation ``prep(ring, user_data, dirfd, leaf)`` on ``path``'s parent."""
@@ -533,22 +464,20 @@ class UringDir(_FdHolder):
     async def open_in(self, sw: eio.Switch | None, path: str, /) -> UringFile:
         """Open ``path`` for reading."""
         # The hot path of `eio.Path.load`: the OPENAT2 loop of `_openat2`, inlined.
-        if self._closing:
-            raise _closed(self._what)
-        self._users += 1
+        self._h.use()
         try:
             while True:
                 check_cancelled()
                 u = uring()
                 ud = u.next_user_data()
-                u.ring.prep_openat2(ud, self._fd, path or ".", _O_IN, 0, self._resolve)
+                u.ring.prep_openat2(ud, self._h.fd, path or ".", _O_IN, 0, self._resolve)
                 res = await u.await_op(ud)
                 if res >= 0:
                     break
                 if res != -errno.EAGAIN:
                     raise _error(res, path or ".", self._sandboxed)
         finally:
-            self._unuse()
+            self._h.unuse()
         file = UringFile(res, f"<{self.label}:{path}>")
         if sw is not None:
             file.attach(sw)
@@ -581,7 +510,7 @@ class UringDir(_FdHolder):
 
     async def stat(self, path: str, follow: bool, /) -> Stat:
         """The metadata of ``path`` (of a final symlink's target if ``follow``)."""
-        base = self._use()
+        base = self._h.use()
         try:
             if not self._sandboxed:
                 flags = AT_EMPTY_PATH if follow else AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW
@@ -602,7 +531,7 @@ class UringDir(_FdHolder):
                 if owned >= 0:
                     os.close(owned)
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def mkdir(self, path: str, perm: int, /) -> None:
         """Create the directory ``path`` with ``perm`` (less the umask)."""
@@ -624,9 +553,9 @@ class UringDir(_FdHolder):
         if not isinstance(new_dir, UringDir):
             # Only a directory of this backend can vouch for where the new path lands.
             raise PermissionDenied(errno.EXDEV, "Can't rename to a directory of another kind", new_path)
-        self._use()
+        self._h.use()
         try:
-            new_dir._use()
+            new_dir._h.use()
             try:
                 old_fd, old_leaf, old_owned = await self._parent(old_path)
                 try:
@@ -648,9 +577,9 @@ class UringDir(_FdHolder):
                     if old_owned >= 0:
                         os.close(old_owned)
             finally:
-                new_dir._unuse()
+                new_dir._h.unuse()
         finally:
-            self._unuse()
+            self._h.unuse()
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the symlink ``path`` pointing at ``link_to`` (which is not checked)."""

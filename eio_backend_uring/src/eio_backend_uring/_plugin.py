@@ -12,10 +12,10 @@ PRIORITY = 30
 
 
 def unavailable_reason() -> str | None:
-    """Why io_uring can't be used here, or None (see `_ring.unavailable_reason`)."""
+    """Why io_uring can't be used here, or None (see `_probe.unavailable_reason`)."""
     if sys.platform != "linux":
         return f"io_uring needs Linux (this is {sys.platform})"
-    from ._ring import unavailable_reason as ring_reason
+    from ._probe import unavailable_reason as ring_reason
 
     return ring_reason()
 

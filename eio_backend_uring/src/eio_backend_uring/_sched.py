@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import signal
 import socket
 import threading
-from collections.abc import Callable
 from typing import Final
 
-from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
+from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
 
 from ._ring import Ring
 
@@ -33,6 +33,8 @@ _EVENTFD_UD: Final = 0
 _SIGNAL_UD: Final = 1
 _FIRST_OP_UD: Final = 16
 _CANCEL_BASE: Final = 1 << 62
+_POLLIN: Final = select.POLLIN
+_POLLOUT: Final = select.POLLOUT
 
 
 class Uring:
@@ -50,16 +52,22 @@ class Uring:
         "_signal_socks",
         "_signal_buf",
         "_old_wakeup_fd",
+        "_fd_of_op",
+        "_closing",
         "closed",
     )
 
     def __init__(self, entries: int = 256) -> None:
         self.ring = Ring(entries)
-        self._ops: dict[int, Fiber | Callable[[int], None]] = {}
+        self._ops: dict[int, Fiber] = {}
         # Operations asked to cancel, and the error to raise if they were.
         self._cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
+        # Operations waiting on a descriptor (polls, receives), so `notify_closing` can cancel them,
+        # and the error each cancelled that way must raise.
+        self._fd_of_op: dict[int, int] = {}
+        self._closing: dict[int, BaseException] = {}
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
@@ -145,11 +153,7 @@ class Uring:
             return
         if user_data >= _CANCEL_BASE:
             return  # a cancel's own completion: the target reports by itself
-        target = self._ops.pop(user_data)
-        if isinstance(target, Fiber):
-            target.wake(res)
-        else:
-            target(res)
+        self._ops.pop(user_data).wake(res)
 
     def next_user_data(self) -> int:
         """A fresh user_data for an operation."""
@@ -157,13 +161,15 @@ class Uring:
         self._next_ud = ud + 1
         return ud
 
-    async def await_op(self, user_data: int) -> int:
+    async def await_op(self, user_data: int, fd: int = -1) -> int:
         """Wait for the operation just queued with ``user_data``; return its ``res``.
 
         The caller has checked for cancellation and queued exactly one SQE.
         ``-ECANCELED`` from a cancellation requested by this fiber's context
         raises that `Cancelled`; every other result, even one that raced with
-        the cancel, is returned as is.
+        the cancel, is returned as is. An operation waiting on a descriptor
+        ``fd`` (a poll, a receive) can also be ended by `notify_closing`:
+        then it raises the error given there.
         """
         fiber = current_fiber()
         self._ops[user_data] = fiber
@@ -176,16 +182,53 @@ class Uring:
             self.ring.prep_async_cancel(self._next_cancel, user_data)
 
         fiber.cancel_fn = cancel
-        res: int = await wait()
+        if fd < 0:
+            res: int = await wait()
+        else:
+            fds = self._fd_of_op
+            fds[user_data] = fd
+            res = await wait()
+            del fds[user_data]
+            if self._closing:
+                closing = self._closing.pop(user_data, None)
+                if closing is not None:
+                    cancels.pop(user_data, None)
+                    raise closing
         if cancels:
             error = cancels.pop(user_data, None)
             if error is not None and res == -errno.ECANCELED:
                 raise error
         return res
 
-    def on_complete(self, user_data: int, callback: Callable[[int], None]) -> None:
-        """Call ``callback(res)`` when the operation queued with ``user_data`` completes."""
-        self._ops[user_data] = callback
+    # -- readiness (ReadinessPoller) -------------------------------------------------
+
+    async def _poll(self, fd: int, events: int) -> None:
+        check_cancelled()
+        ud = self.next_user_data()
+        self.ring.prep_poll_add(ud, fd, events)
+        res = await self.await_op(ud, fd)
+        if res < 0:
+            raise from_oserror(OSError(-res, f"poll: {os.strerror(-res)}"))
+        # Cancelled while the poll fired: the caller consumes nothing.
+        check_cancelled()
+
+    async def wait_readable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be readable (a ring POLL_ADD; cancellable)."""
+        await self._poll(fd, _POLLIN)
+
+    async def wait_writable(self, fd: int, /) -> None:
+        """Suspend until ``fd`` may be writable (a ring POLL_ADD; cancellable)."""
+        await self._poll(fd, _POLLOUT)
+
+    def notify_closing(self, fd: int, error: BaseException, /) -> None:
+        """Cancel every operation waiting on ``fd``; each raises ``error`` in its fiber."""
+        # A scan: closing is rare, operations on descriptors are not.
+        for ud in [ud for ud, f in self._fd_of_op.items() if f == fd]:
+            if ud not in self._closing:
+                self._closing[ud] = error
+                self._next_cancel += 1
+                self.ring.prep_async_cancel(self._next_cancel, ud)
+
 
 
 def check_cancelled() -> None:
@@ -193,9 +236,3 @@ def check_cancelled() -> None:
     cc = current_fiber().cc
     if cc.state != ON:
         cc.check()
-
-
-def raise_errno(res: int, what: str) -> None:
-    """Raise the OSError for a negative ``res`` (callers convert it to an eio error)."""
-    code = -res
-    raise OSError(code, f"{what}: {os.strerror(code)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import cast
 
 from .._core._loop import Loop, current_loop
@@ -30,32 +31,41 @@ class Fd:
     closes the number itself (standard streams). Safe to share between domains.
     """
 
-    __slots__ = ("fd", "label", "_closer", "_users", "_closing", "_waiting", "_lock", "_hook", "__weakref__")
+    # Lock-free, as it sits on every read and write: `users` and `waiting` are
+    # lists changed only by append / pop / remove (atomic in CPython), and the
+    # closer is taken from its one-element list by an atomic pop, so that it
+    # runs once whoever gets there first. `use` announces itself before it
+    # checks `closing`, and `close` sets `closing` before it checks `users`:
+    # so either the user sees the close, or the close sees the user.
+    __slots__ = ("fd", "label", "users", "waiting", "_closer", "closing", "_hook", "__weakref__")
 
     def __init__(self, fd: int, label: str, *, closer: Callable[[], None] | None = None, owned: bool = True) -> None:
-        self.fd = fd
-        self.label = label
-        self._closer = closer if closer is not None else (lambda: os.close(fd)) if owned else None
-        self._users = 0
-        self._closing = False
-        # Loops with fibers waiting for readiness on the descriptor, and how many each.
-        self._waiting: dict[Loop, int] = {}
-        self._lock = threading.Lock()
+        self.fd: int = fd
+        self.label: str = label
+        if closer is None and owned:
+            closer = partial(os.close, fd)
+        self._closer: list[Callable[[], None]] = [closer] if closer is not None else []
+        # Set once by `close` (read directly on hot paths; `closed` is the same).
+        # One entry per operation using the descriptor now.
+        self.users: list[None] = []
+        # One entry (its loop) per fiber waiting on the descriptor.
+        self.waiting: list[Loop] = []
+        self.closing: bool = False
         self._hook: ReleaseHook | None = None
 
     def __repr__(self) -> str:
-        return f"<{self.label} (closed)>" if self._closing else f"<{self.label} fd={self.fd}>"
+        return f"<{self.label} (closed)>" if self.closing else f"<{self.label} fd={self.fd}>"
 
     def __del__(self) -> None:
         # An abandoned object (a `lines()` loop left early) must not leak its descriptor.
-        if not self._closing and not self._users:
-            self._closing = True
-            self._release()
+        if not self.users:
+            self.closing = True
+            self.release()
 
     @property
     def closed(self) -> bool:
         """Whether `close` was called (the descriptor may still be in use by an operation until it ends)."""
-        return self._closing
+        return self.closing
 
     def closed_error(self, what: str | None = None) -> ResourceClosed:
         """The error for using the descriptor after closing: ``[Errno 9] what: the label is closed``,
@@ -66,19 +76,19 @@ class Fd:
 
     def use(self, what: str | None = None) -> int:
         """Start an operation: the descriptor, which stays open until the matching `unuse`."""
-        with self._lock:
-            if self._closing:
-                raise self.closed_error(what)
-            self._users += 1
+        users = self.users
+        users.append(None)
+        if self.closing:
+            self.unuse()
+            raise self.closed_error(what)
         return self.fd
 
     def unuse(self) -> None:
         """End an operation started by `use` (the last one after `close` releases the descriptor)."""
-        with self._lock:
-            self._users -= 1
-            last = self._closing and not self._users
-        if last:
-            self._release()
+        users = self.users
+        users.pop()
+        if self.closing and not users:
+            self.release()
 
     def attach(self, sw: Switch | None) -> None:
         """Close when ``sw`` finishes (at once, raising, if it already has)."""
@@ -102,13 +112,12 @@ class Fd:
     async def _wait(self, readable: bool, what: str) -> None:
         loop = current_loop()
         poller = readiness_poller()
-        waiting = self._waiting
-        # Registered before the check: a close in another domain either sees
+        waiting = self.waiting
+        # Announced before the check: a close in another domain either sees
         # this loop (and wakes us) or is seen by the check.
-        with self._lock:
-            waiting[loop] = waiting.get(loop, 0) + 1
+        waiting.append(loop)
         try:
-            if self._closing:
+            if self.closing:
                 raise self.closed_error(what)
             if readable:
                 await poller.wait_readable(self.fd)
@@ -117,40 +126,40 @@ class Fd:
         except ResourceClosed:
             raise self.closed_error(what) from None
         finally:
-            with self._lock:
-                n = waiting[loop] - 1
-                if n:
-                    waiting[loop] = n
-                else:
-                    del waiting[loop]
-        if self._closing:
+            waiting.remove(loop)
+        if self.closing:
             raise self.closed_error(what)
 
     def close(self) -> None:
-        """Close (idempotent): wake waiting fibers with `eio.ResourceClosed`; release once unused."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            loops = list(self._waiting)
-            last = not self._users
+        """Close (idempotent): wake waiting fibers with `eio.ResourceClosed`; release once unused.
+
+        A backend's own waits on the descriptor announce themselves in
+        `waiting` (append the loop before checking `closed`, remove it after).
+        """
+        if self.closing:
+            return
+        self.closing = True
         self.detach()
-        for loop in loops:
-            if loop.thread_id == threading.get_ident():
+        me = threading.get_ident()
+        for loop in set(self.waiting):
+            if loop.thread_id == me:
                 self._wake_waiters(loop)
             else:
-                loop.call_soon_threadsafe(lambda loop=loop: self._wake_waiters(loop))
-        if last:
-            self._release()
+                loop.call_soon_threadsafe(partial(self._wake_waiters, loop))
+        if not self.users:
+            self.release()
 
     def _wake_waiters(self, loop: Loop) -> None:
         # On ``loop``'s thread. Its waiters hold uses, so while any is left the
         # number is still ours (not reused by another file).
-        if self._waiting.get(loop):
+        if loop in self.waiting:
             # A fiber waits on it there: the poller has readiness waits.
             cast(ReadinessPoller, loop.poller).notify_closing(self.fd, self.closed_error())
 
-    def _release(self) -> None:
-        closer, self._closer = self._closer, None
-        if closer is not None:
-            closer()
+    def release(self) -> None:
+        """Close the descriptor now, if no one did (for `close` and the last `unuse`, when no operation uses it)."""
+        try:
+            closer = self._closer.pop()
+        except IndexError:
+            return  # released already (or never owned)
+        closer()

@@ -236,7 +236,7 @@ class UnixDir:
 
     def __init__(self, fd: int, label: str, sandboxed: bool, dir_path: str = "") -> None:
         """A capability for the directory ``fd`` (owned unless -1), named ``label``."""
-        self.label = label
+        self.label: str = label
         self._fd = Fd(fd, f"directory <{label}>", owned=fd >= 0)
         self._sandboxed = sandboxed
         self._dir_path = "" if dir_path == "." else dir_path

@@ -58,8 +58,14 @@ __all__ = ["UnixDatagramSocket", "UnixListeningSocket", "UnixNetwork", "UnixSock
 
 NOSIGNAL: Final = getattr(socket, "MSG_NOSIGNAL", 0)  # elsewhere Python ignores SIGPIPE anyway
 # A sendmsg takes at most IOV_MAX buffers; the rest go in the next write.
-IOV_MAX: Final = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 1024
-_HAS_SENDMSG: Final = hasattr(socket.socket, "sendmsg")
+def _iov_max() -> int:
+    if sys.platform != "win32" and "SC_IOV_MAX" in os.sysconf_names:
+        return os.sysconf("SC_IOV_MAX")
+    return 1024
+
+
+IOV_MAX: Final = _iov_max()
+_HAS_SENDMSG: Final = sys.platform != "win32"  # Windows sockets have no sendmsg
 # Accept errors after which the next accept waits ACCEPT_BACKOFF seconds first.
 OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 ACCEPT_BACKOFF: Final = 0.1
@@ -151,7 +157,7 @@ class UnixStreamSocket(UnixSocket):
         # Bound once: the hot paths call these for every read and write.
         self._recv_into = sock.recv_into
         self._send = sock.send
-        self._sendmsg = sock.sendmsg if _HAS_SENDMSG else None
+        self._sendmsg = sock.sendmsg if sys.platform != "win32" else None
 
     def local_addr(self) -> StreamAddr:
         """The socket's own address."""
@@ -163,46 +169,57 @@ class UnixStreamSocket(UnixSocket):
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at least one byte into ``buf``; `eio.EndOfFile` once the peer shut down its side."""
-        check_cancelled()
-        fd = self._fd
-        fd.use("read")
+        cc = current_fiber().cc  # `check_cancelled`, inlined
+        if cc.state != ON:
+            cc.check()
+        holder = self._fd
+        users = holder.users  # `holder.use()`, inlined (see `Fd`)
+        users.append(None)
         try:
+            if holder.closing:
+                raise holder.closed_error("read")
             while True:
                 try:
                     n = self._recv_into(buf)
                     break
                 except BlockingIOError:
-                    await fd.wait_readable("read")
+                    await holder.wait_readable("read")
                 except OSError as ex:
                     raise self._error(ex, "read") from ex
         finally:
-            fd.unuse()
+            users.pop()  # `holder.unuse()`, inlined
+            if holder.closing and not users:
+                holder.release()
         if n:
             return n
         raise EndOfFile()
 
-    def _try_write(self, bufs: Sequence[bytes | memoryview]) -> int:
-        if len(bufs) == 1:
-            return self._send(bufs[0], NOSIGNAL)
-        if self._sendmsg is None:
-            return self._send(bufs[0], NOSIGNAL)
-        return self._sendmsg(bufs[:IOV_MAX], (), NOSIGNAL)
-
     async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
         """Write at least one byte of ``bufs``; return how many were written."""
-        check_cancelled()
-        fd = self._fd
-        fd.use("write")
+        cc = current_fiber().cc  # `check_cancelled`, inlined: this is the hot path
+        if cc.state != ON:
+            cc.check()
+        holder = self._fd
+        users = holder.users  # `holder.use()`, inlined (see `Fd`)
+        users.append(None)
         try:
+            if holder.closing:
+                raise holder.closed_error("write")
             while True:
                 try:
-                    return self._try_write(bufs)
+                    if len(bufs) == 1:
+                        return self._send(bufs[0], NOSIGNAL)
+                    if self._sendmsg is None:
+                        return self._send(bufs[0], NOSIGNAL)
+                    return self._sendmsg(bufs[:IOV_MAX], (), NOSIGNAL)
                 except BlockingIOError:
-                    await fd.wait_writable("write")
+                    await holder.wait_writable("write")
                 except OSError as ex:
                     raise self._error(ex, "write") from ex
         finally:
-            fd.unuse()
+            users.pop()  # `holder.unuse()`, inlined
+            if holder.closing and not users:
+                holder.release()
 
     async def connect_to(self, target: SocketAddress) -> None:
         """Connect this new socket to ``target``; raise the `eio.Io` on failure (a backend may override)."""
@@ -322,7 +339,7 @@ class UnixDatagramSocket(UnixSocket):
 
     def _send_now(self, bufs: Sequence[bytes | memoryview], dst: SocketAddress | None) -> None:
         sock = self._sock
-        if not _HAS_SENDMSG:
+        if sys.platform == "win32":
             data = b"".join(bufs)
             if dst is None:
                 sock.send(data)
@@ -388,7 +405,7 @@ class UnixDatagramSocket(UnixSocket):
 def new_socket(family: int, kind: int) -> socket.socket:
     """A new non-blocking, close-on-exec socket (errors as `eio.Io`)."""
     try:
-        if hasattr(socket, "SOCK_NONBLOCK"):
+        if sys.platform == "linux":
             # One system call, and Python knows it is non-blocking.
             return socket.socket(family, kind | socket.SOCK_NONBLOCK)
         sock = socket.socket(family, kind)

@@ -32,7 +32,8 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from functools import partial
+from typing import TYPE_CHECKING, Final, cast
 
 from .. import flow as _flow
 from .._core._cancel import Cancelled
@@ -50,11 +51,13 @@ from ._flow import FdFlow
 
 __all__ = ["UnixProcess", "UnixProcessManager", "find_program"]
 
-_HAS_PIDFD = sys.platform == "linux" and hasattr(os, "pidfd_open")
 _PROC_FD = os.path.isdir("/proc/self/fd")
+_SIGKILL: Final[int] = getattr(_signal, "SIGKILL", 9)  # Windows has none: there `os.kill` terminates whatever the number
 
 
 def _status_of_waitpid(status: int) -> ExitStatus:
+    if sys.platform == "win32":
+        return Exited(status >> 8)
     if os.WIFSIGNALED(status):
         return Signaled(os.WTERMSIG(status))
     return Exited(os.waitstatus_to_exitcode(status))
@@ -100,7 +103,7 @@ class UnixProcess:
         if self._reaped:
             return
         try:
-            if self._pidfd >= 0:
+            if sys.platform == "linux" and self._pidfd >= 0:
                 _signal.pidfd_send_signal(self._pidfd, signum)
             else:
                 os.kill(self.pid, signum)
@@ -126,6 +129,7 @@ class UnixProcess:
     # -- Linux: pidfd ---------------------------------------------------------------------
 
     def _reap_pidfd(self) -> None:
+        assert sys.platform == "linux"  # only there are there pidfds
         fd, self._pidfd = self._pidfd, -1
         try:
             res = os.waitid(os.P_PIDFD, fd, os.WEXITED)
@@ -146,11 +150,11 @@ class UnixProcess:
             await wait_readable(self._pidfd)
         except Cancelled:
             with protect():
-                self.signal(_signal.SIGKILL)
+                self.signal(_SIGKILL)
                 await wait_readable(self._pidfd)
         except BaseException:
             # Can't watch it: make sure it is gone and reaped, then report.
-            self.signal(_signal.SIGKILL)
+            self.signal(_SIGKILL)
             self._reap_pidfd()
             raise
         self._reap_pidfd()
@@ -184,7 +188,7 @@ class UnixProcess:
                 status = await reaped
             except Cancelled:
                 with protect():
-                    self.signal(_signal.SIGKILL)
+                    self.signal(_SIGKILL)
                     status = await reaped
         except OSError as ex:
             self._finish(None, from_oserror(ex, f"waiting for process {self.pid}"))
@@ -346,8 +350,10 @@ class UnixProcessManager:
                 child_fds.append(dir_fd)
                 if _PROC_FD:
                     cwd_arg = f"/proc/self/fd/{dir_fd}"
+                elif sys.platform != "win32":
+                    preexec = partial(os.fchdir, dir_fd)
                 else:
-                    preexec = lambda: os.fchdir(dir_fd)  # noqa: E731
+                    raise NotNative(f"{cwd}: a child's directory given by a descriptor needs a Unix system")
                 sw.check()  # it may have been cancelled while opening
             stdin_fd = _fd_of(stdin)
             feed = stdin is not None and stdin_fd is None
@@ -389,7 +395,7 @@ class UnixProcessManager:
                     raise err from ex
                 raise _spawn_error(ex, executable or program) from ex
             pidfd = -1
-            if _HAS_PIDFD:
+            if sys.platform == "linux":
                 try:
                     pidfd = os.pidfd_open(popen.pid)
                 except BaseException:

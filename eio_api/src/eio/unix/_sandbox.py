@@ -106,6 +106,12 @@ class _Walk:
         self.stack.append(fd)
 
 
+def _named(ex: OSError, path: str) -> OSError:
+    """``ex``, naming the whole path asked for (not the component or symlink target that failed)."""
+    ex.filename = path
+    return ex
+
+
 def resolve_beneath(root: int, path: str, *, follow: bool = False) -> tuple[int, str]:
     """``(dir_fd, leaf)``: the directory holding ``path``'s last component, and that component.
 
@@ -114,6 +120,13 @@ def resolve_beneath(root: int, path: str, *, follow: bool = False) -> tuple[int,
     directory by ``.``/``..``/an empty path. With ``follow``, a final symlink
     is followed (and the result names its target).
     """
+    try:
+        return _resolve(root, path, follow)
+    except OSError as ex:
+        raise _named(ex, path) from None
+
+
+def _resolve(root: int, path: str, follow: bool) -> tuple[int, str]:
     if path.startswith("/"):
         raise escape_error(path)
     walk = _Walk(root, path)
@@ -148,9 +161,16 @@ def resolve_beneath(root: int, path: str, *, follow: bool = False) -> tuple[int,
 
 def open_beneath(root: int, path: str, flags: int, mode: int = 0o777) -> int:
     """Open ``path`` below ``root`` with ``flags`` (a final symlink followed inside the sandbox)."""
+    try:
+        return _open(root, path, flags, mode)
+    except OSError as ex:
+        raise _named(ex, path) from None
+
+
+def _open(root: int, path: str, flags: int, mode: int) -> int:
     hops = 0
     while True:
-        dir_fd, leaf = resolve_beneath(root, path, follow=False)
+        dir_fd, leaf = _resolve(root, path, False)
         try:
             try:
                 return os.open(leaf, flags | _O_NOFOLLOW | _O_CLOEXEC, mode, dir_fd=dir_fd)
