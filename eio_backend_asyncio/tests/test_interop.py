@@ -538,3 +538,11 @@ def test_run_plain_returns_and_leaves_no_descriptor(factory: Factory) -> None:
     assert eio_backend_asyncio.run_plain(fn, loop_factory=factory) == "done"
     gc.collect()
     assert set(os.listdir("/proc/self/fd")) <= before
+
+
+def test_the_environment_names_its_backend(factory: Factory) -> None:
+    async def main(env: eio.Stdenv) -> tuple[str, str]:
+        return env.backend_id, eio.lowlevel.current_loop().backend_id
+
+    expected = "asyncio" if factory is asyncio.new_event_loop else "asyncio-uvloop"
+    assert eio_backend_asyncio.run(main, loop_factory=factory) == (expected, expected)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import eio
 from eio.lowlevel import Loop
 
-from ._host import BACKEND_ID, new_domain_loop
+from ._host import backend_id_of, new_domain_loop
 
 
 def loop_factory_like(aloop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.AbstractEventLoop]:
@@ -23,7 +23,10 @@ def loop_factory_like(aloop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.
 
 
 def make_env(aloop: asyncio.AbstractEventLoop) -> eio.Stdenv:
-    """The whole `eio.Stdenv` for fibers hosted in ``aloop``; each domain of ``domain_mgr`` runs its own asyncio loop."""
+    """The whole `eio.Stdenv` for fibers hosted in ``aloop``; each domain of ``domain_mgr`` runs its own asyncio loop.
+
+    ``env.backend_id`` is ``asyncio``, or ``asyncio-uvloop`` when ``aloop`` is uvloop's.
+    """
     from eio.unix import make_stdenv
 
     factory = loop_factory_like(aloop)
@@ -31,4 +34,4 @@ def make_env(aloop: asyncio.AbstractEventLoop) -> eio.Stdenv:
     def domain_loop() -> Loop:
         return new_domain_loop(factory)
 
-    return make_stdenv(BACKEND_ID, domain_loop)
+    return make_stdenv(backend_id_of(aloop), domain_loop)

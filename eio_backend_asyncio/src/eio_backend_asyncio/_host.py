@@ -34,7 +34,10 @@ from collections.abc import Callable
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
-BACKEND_ID = "asyncio"
+def backend_id_of(aloop: asyncio.AbstractEventLoop) -> str:
+    """The backend's name for fibers hosted in ``aloop``: ``asyncio``, or ``asyncio-uvloop`` on uvloop."""
+    # By the class's module, so that uvloop is never imported only to check.
+    return "asyncio-uvloop" if type(aloop).__module__.startswith("uvloop") else "asyncio"
 
 # One hosted eio loop per asyncio loop, so that every `run_eio` call in it
 # shares fibers, promises and streams.
@@ -65,7 +68,7 @@ class AsyncioPoller:
         self._aloop_ref = weakref.ref(aloop)
         # A self-driven poller owns its asyncio loop (nothing else refers to it).
         self._owned = None if hosted else aloop
-        self.loop = Loop(self, backend_id=BACKEND_ID)
+        self.loop = Loop(self, backend_id=backend_id_of(aloop))
         self.hosted = hosted
         self._readers = _Interest(self, readable=True)
         self._writers = _Interest(self, readable=False)
