@@ -546,3 +546,39 @@ def test_the_environment_names_its_backend(factory: Factory) -> None:
 
     expected = "asyncio" if factory is asyncio.new_event_loop else "asyncio-uvloop"
     assert eio_backend_asyncio.run(main, loop_factory=factory) == (expected, expected)
+
+
+def test_a_program_owning_its_loop_that_can_never_finish_raises_deadlock(factory: Factory) -> None:
+    cleaned: list[str] = []
+
+    async def never() -> None:
+        try:
+            await eio.Promise[None].create()[0]
+        finally:
+            cleaned.append("finally ran")
+
+    with pytest.raises(eio.Deadlock) as info:
+        eio_backend_asyncio.run_plain(never, loop_factory=factory)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "Deadlock detected: no events scheduled but main function hasn't returned"
+    assert lines[1].startswith("  main fiber is waiting in Promise.__await__ at ")
+    assert cleaned == ["finally ran"]
+
+
+def test_an_asyncio_task_still_running_is_no_deadlock(factory: Factory) -> None:
+    """While the program's asyncio code may still resolve a promise, the loop waits for it."""
+
+    async def in_eio() -> str:
+        p, r = eio.Promise[str].create()
+
+        async def resolve_later() -> None:
+            for _ in range(5):
+                await asyncio.sleep(0)
+            r.resolve("resolved by asyncio code")
+
+        task = asyncio.get_running_loop().create_task(resolve_later())  # awaited by no fiber
+        value = await p
+        assert task.done()
+        return value
+
+    assert eio_backend_asyncio.run_plain(in_eio, loop_factory=factory) == "resolved by asyncio code"

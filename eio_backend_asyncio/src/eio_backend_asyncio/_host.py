@@ -60,6 +60,7 @@ class AsyncioPoller:
         "_wakeup",
         "calls",
         "closed",
+        "on_idle",
         "__weakref__",
     )
 
@@ -80,6 +81,8 @@ class AsyncioPoller:
         # asyncio calls (`run_asyncio`) in flight: each will wake a fiber.
         self.calls = 0
         self.closed = False
+        # Told when a step leaves nothing to do (deadlock detection, when the program owns the loop).
+        self.on_idle: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"<AsyncioPoller {'hosted' if self.hosted else 'self-driven'} on {self.aloop!r}>"
@@ -128,6 +131,8 @@ class AsyncioPoller:
         self.sweep()
         timeout = loop.next_timeout()
         if timeout is None:
+            if self.on_idle is not None:
+                self.on_idle()
             return
         aloop = self.aloop
         if timeout == 0:

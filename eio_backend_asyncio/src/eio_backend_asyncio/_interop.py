@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
-from eio.lowlevel import CancelContext, Fiber, coroutine_of, current_loop_or_none, suspend
+from eio.lowlevel import CancelContext, Fiber, Loop, coroutine_of, current_loop_or_none, suspend
 
 from ._host import AsyncioPoller, host_for
 
@@ -102,6 +102,14 @@ class _Call:
         if not self.future.done():
             self.future.set_result(None)
 
+    def fail(self, error: BaseException) -> None:
+        """End the call with ``error`` although its fiber never ended (a deadlock: it never will)."""
+        if not self.ended:
+            self.error = error
+            self.ended = True
+            if not self.future.done():
+                self.future.set_result(None)
+
 
 async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     """From asyncio code: run ``await fn(*args)`` as an eio fiber hosted in the running asyncio loop.
@@ -112,14 +120,39 @@ async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     fiber (which sees `eio.Cancelled`), waits for it to finish, then raises
     `asyncio.CancelledError` (or the fiber's own error, if it failed otherwise).
     """
+    return await run_eio_call(fn, args, owner=False)
+
+
+async def run_eio_call(fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], owner: bool) -> T:
+    """`run_eio`; ``owner``: the program owns the asyncio loop (`run`, `run_plain`), so it watches for deadlocks."""
     aloop = asyncio.get_running_loop()
     poller = host_for(aloop)
     loop = poller.loop
     coro = coroutine_of(fn, args, "run_eio")
     call = _Call(aloop.create_future())
     cc = CancelContext(loop, loop.root_cc, protected=False, name="run_eio")
-    loop.spawn(coro, call.on_exit, cc)
+    fiber = loop.spawn(coro, call.on_exit, cc)
+    if owner:
+        from ._deadlock import DeadlockWatch
+
+        poller.on_idle = DeadlockWatch(poller, asyncio.current_task(), call.fail).idle
+        loop.main_fiber = fiber
     poller.kick()
+    try:
+        await _wait_for_fiber(loop, cc, call)
+    finally:
+        if owner:
+            poller.on_idle = None
+            loop.main_fiber = None
+    if call.error is not None:
+        error = call.error
+        call.error = None  # no reference cycle through the traceback
+        raise error
+    return cast(T, call.result)
+
+
+async def _wait_for_fiber(loop: Loop, cc: CancelContext, call: _Call) -> None:
+    """Wait until ``call``'s fiber has ended; a cancellation of the task cancels the fiber first."""
     try:
         await asyncio.shield(call.future)
     except asyncio.CancelledError as ex:
@@ -140,11 +173,6 @@ async def run_eio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         if error is not None and not isinstance(error, _eio_cancelled()):
             raise error from ex
         raise
-    if call.error is not None:
-        error = call.error
-        call.error = None  # no reference cycle through the traceback
-        raise error
-    return cast(T, call.result)
 
 
 def _eio_cancelled() -> type[BaseException]:
@@ -158,7 +186,12 @@ async def run_main(main: Callable[[Any], Awaitable[T]]) -> T:
 
     The fiber is hosted in the running asyncio loop, as with `run_eio`.
     """
+    return await run_main_call(main, owner=False)
+
+
+async def run_main_call(main: Callable[[Any], Awaitable[T]], owner: bool) -> T:
+    """`run_main`; ``owner`` as for `run_eio_call`."""
     from ._env import make_env
 
     env = make_env(asyncio.get_running_loop())
-    return await run_eio(main, env)
+    return await run_eio_call(main, (env,), owner)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ._interop import run_eio, run_main
+from ._interop import run_eio_call, run_main_call
 
 T = TypeVar("T")
 
@@ -26,18 +26,19 @@ def run(main: Callable[[Any], Awaitable[T]], loop_factory: LoopFactory | None = 
     """Start a new asyncio loop and run ``await main(env)`` on it with the whole standard environment.
 
     ``loop_factory`` makes the asyncio loop (default: asyncio's own;
-    ``uvloop.new_event_loop`` works). Returns ``main``'s result or raises its error.
+    ``uvloop.new_event_loop`` works). Returns ``main``'s result or raises its
+    error; raises `eio.Deadlock` when nothing can ever wake the program.
     """
     _check_factory(loop_factory)
     with asyncio.Runner(loop_factory=loop_factory) as runner, _signals_wake(runner.get_loop()):
-        return runner.run(run_main(main))
+        return runner.run(run_main_call(main, owner=True))
 
 
 def run_plain(fn: Callable[[], Awaitable[T]], loop_factory: LoopFactory | None = None) -> T:
     """Run ``await fn()`` as an eio fiber on a new asyncio loop, without an environment (tests, benchmarks)."""
     _check_factory(loop_factory)
     with asyncio.Runner(loop_factory=loop_factory) as runner, _signals_wake(runner.get_loop()):
-        return runner.run(run_eio(fn))
+        return runner.run(run_eio_call(fn, (), owner=True))
 
 
 @contextmanager
