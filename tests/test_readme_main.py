@@ -92,7 +92,7 @@ def test_hello_with_a_backend_that_is_not_installed() -> None:
     last = result.stderr.splitlines()[-1]
     assert re.fullmatch(
         r"eio_main\.BackendNotInstalled: eio backend 'nonesuch' was asked for but is not installed "
-        r"\(installed: [a-z, ]+\); install it with: pip install eio-backend-nonesuch",
+        r"\(installed: [a-z, -]+\); install it with: pip install eio-backend-nonesuch",
         last,
     ), last
 

@@ -127,8 +127,15 @@ class AsyncioPoller:
     def _step(self) -> None:
         self._scheduled = False
         loop = self.loop
-        loop.step()
-        self.sweep()
+        try:
+            loop.step()
+        finally:
+            # Even if a callback of the loop failed (asyncio logs it), the fibers go on.
+            self.sweep()
+            self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        loop = self.loop
         timeout = loop.next_timeout()
         if timeout is None:
             if self.on_idle is not None:
