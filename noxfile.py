@@ -16,6 +16,7 @@ MEMBERS = {
     "eio_mock": "eio_mock",
     "eio_main": "eio_main",
     "eio_backend_uring": "eio_backend_uring",
+    "eio_backend_asyncio": "eio_backend_asyncio",
 }
 
 
