@@ -582,3 +582,28 @@ def test_an_asyncio_task_still_running_is_no_deadlock(factory: Factory) -> None:
         return value
 
     assert eio_backend_asyncio.run_plain(in_eio, loop_factory=factory) == "resolved by asyncio code"
+
+
+def test_each_domain_is_an_asyncio_loop_of_its_own_thread(factory: Factory) -> None:
+    async def main(env: eio.Stdenv) -> tuple[bool, bool, str, str]:
+        here = asyncio.get_running_loop()
+
+        async def in_asyncio() -> tuple[asyncio.AbstractEventLoop, int]:
+            await asyncio.sleep(0.001)  # an asyncio timer in the domain's loop
+            return asyncio.get_running_loop(), threading.get_ident()
+
+        async def in_domain() -> tuple[bool, bool, str, str]:
+            loop, thread = await run_asyncio(in_asyncio)
+            # An asyncio call cancelled in the domain ends as eio.Cancelled there too.
+            try:
+                await eio.time.with_timeout(env.mono_clock, 0.001, lambda: run_asyncio(asyncio.sleep, 3600))
+                outcome = "slept"
+            except eio.time.Timeout:
+                outcome = "timed out"
+            same_kind = type(loop) is type(here)
+            return loop is not here, same_kind and thread == threading.get_ident(), outcome, eio.lowlevel.current_loop().backend_id
+
+        return await env.domain_mgr.run(in_domain)
+
+    expected_id = "asyncio" if factory is asyncio.new_event_loop else "asyncio-uvloop"
+    assert eio_backend_asyncio.run(main, loop_factory=factory) == (True, True, "timed out", expected_id)
