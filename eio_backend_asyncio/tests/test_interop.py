@@ -600,8 +600,8 @@ def test_each_domain_is_an_asyncio_loop_of_its_own_thread(factory: Factory) -> N
                 outcome = "slept"
             except eio.time.Timeout:
                 outcome = "timed out"
-            same_kind = type(loop) is type(here)
-            return loop is not here, same_kind and thread == threading.get_ident(), outcome, eio.lowlevel.current_loop().backend_id
+            same_kind_here = type(loop) is type(here) and thread == threading.get_ident()
+            return loop is not here, same_kind_here, outcome, eio.lowlevel.current_loop().backend_id
 
         return await env.domain_mgr.run(in_domain)
 

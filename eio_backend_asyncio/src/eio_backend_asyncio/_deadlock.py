@@ -28,7 +28,9 @@ class DeadlockWatch:
 
     __slots__ = ("poller", "main_task", "fail", "_checking")
 
-    def __init__(self, poller: AsyncioPoller, main_task: asyncio.Task[object] | None, fail: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self, poller: AsyncioPoller, main_task: asyncio.Task[object] | None, fail: Callable[[BaseException], None]
+    ) -> None:
         self.poller = poller
         self.main_task = main_task
         self.fail = fail

@@ -34,10 +34,12 @@ from collections.abc import Callable
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
+
 def backend_id_of(aloop: asyncio.AbstractEventLoop) -> str:
     """The backend's name for fibers hosted in ``aloop``: ``asyncio``, or ``asyncio-uvloop`` on uvloop."""
     # By the class's module, so that uvloop is never imported only to check.
     return "asyncio-uvloop" if type(aloop).__module__.startswith("uvloop") else "asyncio"
+
 
 # One hosted eio loop per asyncio loop, so that every `run_eio` call in it
 # shares fibers, promises and streams.
