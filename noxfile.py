@@ -16,11 +16,12 @@ MEMBERS = {
     "eio_mock": "eio_mock",
     "eio_main": "eio_main",
     "eio_backend_uring": "eio_backend_uring",
+    "tests/backend_selectors": "eio_backend_selectors",
     "eio_backend_asyncio": "eio_backend_asyncio",
 }
 
 
-PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src"]
+PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src", "tests/backend_selectors/src"]
 
 
 @nox.session(python=False)

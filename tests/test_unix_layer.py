@@ -160,3 +160,32 @@ def test_fd_is_closed_once_and_only_when_unused() -> None:
     fd.close()
     del fd
     assert closed == [42]
+
+
+def test_closing_a_stream_socket_wakes_a_reader_in_another_domain(os_backend: str) -> None:
+    """The read waits in the other domain's loop (a ring receive on io_uring, a selector elsewhere)."""
+
+    async def main(env: eio.Stdenv) -> str:
+        async with eio.Switch.run() as sw:
+            server = await eio.net.listen(sw, env.net, eio.net.Tcp(eio.net.LOOPBACK_V4, 0))
+            client = await eio.net.connect(sw, env.net, eio.net.listening_addr(server))
+            _served, _ = await eio.net.accept(sw, server)
+            reading, reading_r = eio.Promise[None].create()
+
+            async def read_in_domain() -> str:
+                reading_r.resolve(None)
+                try:
+                    await eio.flow.single_read(client, bytearray(10))
+                except eio.ResourceClosed as ex:
+                    return str(ex)
+                return "read?"
+
+            async def close_it() -> None:
+                await reading
+                await eio.time.sleep(env.mono_clock, 0.01)  # most likely the read waits by now
+                await client.close()
+
+            got, _ = await eio.fiber.pair(lambda: eio.domain_manager.run(env.domain_mgr, read_in_domain), close_it)
+            return got
+
+    assert run_env(os_backend, main) == "[Errno 9] read: the stream socket is closed"

@@ -45,6 +45,14 @@ Readiness waits
     poller's own methods (see `ReadinessPoller`). Before closing a
     descriptor that fibers may wait on, call `notify_closing`.
 
+The shared Unix layer
+    With a `ReadinessPoller`, a backend needs nothing more:
+    ``eio.unix.make_stdenv(backend_id, new_domain_loop)`` builds the whole
+    standard environment (sockets, processes, standard streams, files and
+    sandboxed directories) on the readiness waits and worker threads. A
+    backend that does some operations better passes its own parts (its
+    ``net``, its ``cwd`` and ``fs`` directories).
+
 Deadlock
     A self-driven loop raises `Deadlock` (with what each fiber waits on) when
     no fiber is ready, no timer is pending, ``poller.busy()`` is False, no

@@ -21,7 +21,7 @@ import select
 import signal
 import socket
 import threading
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
 
@@ -169,7 +169,7 @@ class Uring:
         raises that `Cancelled`; every other result, even one that raced with
         the cancel, is returned as is. An operation waiting on a descriptor
         ``fd`` (a poll, a receive) can also be ended by `notify_closing`:
-        then it raises the error given there.
+        then, unless it had completed, it raises the error given there.
         """
         fiber = current_fiber()
         self._ops[user_data] = fiber
@@ -191,7 +191,8 @@ class Uring:
             del fds[user_data]
             if self._closing:
                 closing = self._closing.pop(user_data, None)
-                if closing is not None:
+                # An operation that completed before the close reports its result.
+                if closing is not None and res < 0:
                     cancels.pop(user_data, None)
                     raise closing
         if cancels:
@@ -236,3 +237,10 @@ def check_cancelled() -> None:
     cc = current_fiber().cc
     if cc.state != ON:
         cc.check()
+
+
+if TYPE_CHECKING:
+    from eio.lowlevel import ReadinessPoller
+
+    # Makes pyright check that the ring is a poller with readiness waits (shared code runs on it).
+    _IS_READINESS_POLLER: type[ReadinessPoller] = Uring

@@ -65,7 +65,6 @@ def _iov_max() -> int:
 
 
 IOV_MAX: Final = _iov_max()
-_HAS_SENDMSG: Final = sys.platform != "win32"  # Windows sockets have no sendmsg
 # Accept errors after which the next accept waits ACCEPT_BACKOFF seconds first.
 OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 ACCEPT_BACKOFF: Final = 0.1
@@ -157,7 +156,7 @@ class UnixStreamSocket(UnixSocket):
         # Bound once: the hot paths call these for every read and write.
         self._recv_into = sock.recv_into
         self._send = sock.send
-        self._sendmsg = sock.sendmsg if sys.platform != "win32" else None
+        self._sendmsg = sock.sendmsg if sys.platform != "win32" else None  # Windows sockets have none
 
     def local_addr(self) -> StreamAddr:
         """The socket's own address."""

@@ -13,7 +13,7 @@ import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import eio.unix
 from eio.lowlevel import BackendInfo, BackendRegistry, Fiber, Loop, coroutine_of, suspend
@@ -130,6 +130,12 @@ class SelectorPoller:
         self._sel.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+if TYPE_CHECKING:
+    from eio.lowlevel import ReadinessPoller
+
+    _IS_READINESS_POLLER: type[ReadinessPoller] = SelectorPoller  # pyright checks the contract
 
 
 def new_loop() -> Loop:
