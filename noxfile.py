@@ -18,6 +18,7 @@ MEMBERS = {
     "eio_backend_uring": "eio_backend_uring",
     "eio_backend_trio": "eio_backend_trio",
     "tests/backend_selectors": "eio_backend_selectors",
+    "eio_backend_asyncio": "eio_backend_asyncio",
 }
 
 

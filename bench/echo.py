@@ -1,4 +1,4 @@
-"""TCP echo benchmark: eio on io_uring and eio hosted on trio against asyncio, uvloop and trio stream servers.
+"""TCP echo benchmark: eio (io_uring, hosted on trio, hosted in asyncio) against asyncio, uvloop and trio stream servers.
 
 Each server runs in its own process; bench/echo_client.c (compiled with
 ``gcc -O2`` into a temporary directory at run time) drives it with N
@@ -14,6 +14,8 @@ Servers (``--only`` takes these names):
 - ``eio(trio)``: the same eio server hosted on trio (`eio_backend_trio`), sockets from the
   shared Unix layer, readiness through the loop's own epoll; ``eio(trio) tasks``: the same
   with one trio task per readiness wait (the portable strategy), for comparison;
+- ``eio(asyncio+uvloop)`` / ``eio(asyncio)``: the same on the asyncio backend
+  (`eio_backend_asyncio.run`), hosted in uvloop / asyncio's own loop;
 - ``asyncio streams`` / ``uvloop streams``: ``asyncio.start_server``, read / write / drain;
 - ``trio``: ``trio.serve_tcp``, ``async for`` over the stream / ``send_all``;
 - ``uvloop protocol``: a ``Protocol`` whose ``data_received`` writes back (no coroutines
@@ -105,6 +107,26 @@ def serve_eio_trio(readiness: str) -> None:
     TrioLoop(TaskPoller() if readiness == "tasks" else new_poller(), backend_id="trio").run(main())
 
 
+def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """eio hosted in asyncio (on a loop from ``loop_factory``): run_server, eio.flow.copy(flow, flow)."""
+    import eio
+    import eio.net
+    import eio_backend_asyncio
+
+    async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        await eio.flow.copy(flow, flow)
+
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, env.net, eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            announce(addr.port)
+            await eio.net.run_server(sock, echo, on_error=lambda ex: None)
+
+    eio_backend_asyncio.run(main, loop_factory=loop_factory)
+
+
 def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
     """asyncio.start_server: read, write, drain."""
 
@@ -186,20 +208,30 @@ SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring) 2 domains": lambda: serve_eio(2),
     "eio(trio)": lambda: serve_eio_trio("epoll"),
     "eio(trio) tasks": lambda: serve_eio_trio("tasks"),
+    "eio(asyncio+uvloop)": lambda: serve_eio_asyncio(uvloop_factory()),
+    "eio(asyncio)": lambda: serve_eio_asyncio(None),
     "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,
 }
-EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(trio)", "eio(trio) tasks")
+EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(trio)", "eio(trio) tasks", "eio(asyncio+uvloop)", "eio(asyncio)")
 PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
 
 
 def unavailable(name: str) -> str | None:
     """Why server ``name`` can't run here, or None."""
-    module = {"uvloop streams": "uvloop", "uvloop protocol": "uvloop", "trio": "trio"}.get(name)
-    if name in EIO_NAMES:
-        module = "eio_backend_trio" if name.startswith("eio(trio)") else "eio_backend_uring"
+    module = {
+        "uvloop streams": "uvloop",
+        "uvloop protocol": "uvloop",
+        "trio": "trio",
+        "eio(asyncio+uvloop)": "uvloop",
+        "eio(asyncio)": "eio_backend_asyncio",
+    }.get(name)
+    if name.startswith("eio(uring)"):
+        module = "eio_backend_uring"
+    elif name.startswith("eio(trio)"):
+        module = "eio_backend_trio"
     if module is None:
         return None
     try:

@@ -1,4 +1,4 @@
-"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio on io_uring and hosted on trio against uvloop, asyncio and trio.
+"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio (io_uring, hosted on trio, in asyncio) against uvloop, asyncio and trio.
 
 Each server runs in its own process and answers every request on a
 connection with the same small response; `wrk` drives it (100 connections,
@@ -20,6 +20,8 @@ the blank line and writing the response:
   line, then headers up to the blank line: more work than the peers do);
 - ``eio(trio)``: the ``eio(uring)`` server hosted on trio (`eio_backend_trio`), its sockets
   from the shared Unix layer;
+- ``eio(asyncio+uvloop)`` / ``eio(asyncio)``: the ``eio(uring)`` server's handler on
+  the asyncio backend (`eio_backend_asyncio.run`), hosted in uvloop / asyncio's own loop;
 - ``uvloop streams`` / ``asyncio streams``: ``asyncio.start_server``,
   ``readuntil(b"\\r\\n\\r\\n")``, ``write`` and ``drain``;
 - ``trio``: ``trio.serve_tcp``, ``receive_some`` into a buffer, ``send_all``.
@@ -89,10 +91,11 @@ async def _request_lines(r: eio.BufRead) -> None:
         pass
 
 
-def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: str = "uring") -> None:
-    """eio on io_uring (or hosted on trio): a BufRead for the requests, one `eio.flow.write` per response."""
+def _eio_handler(
+    read_head: Callable[[eio.BufRead], Awaitable[object]],
+) -> Callable[[eio.net.StreamSocket, eio.net.StreamAddr], Awaitable[None]]:
+    """The eio servers' connection handler: a BufRead for the requests, one `eio.flow.write` per response."""
     import eio
-    import eio.net
 
     response = [RESPONSE]
 
@@ -101,6 +104,16 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: st
         while not await r.at_end_of_input():
             await read_head(r)
             await eio.flow.write(flow, response)
+
+    return handle
+
+
+def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: str = "uring") -> None:
+    """eio on io_uring (or hosted on trio): a BufRead for the requests, one `eio.flow.write` per response."""
+    import eio
+    import eio.net
+
+    handle = _eio_handler(read_head)
 
     async def main() -> None:
         async with eio.Switch.run() as sw:
@@ -123,6 +136,25 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: st
 
         network = UringNetwork
         run_plain(main)
+
+
+def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+    """eio hosted in asyncio (on a loop from ``loop_factory``), with the same handler as ``eio(uring)``."""
+    import eio
+    import eio.net
+    import eio_backend_asyncio
+
+    handle = _eio_handler(_request_head)
+
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, env.net, eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            announce(addr.port)
+            await eio.net.run_server(sock, handle, on_error=lambda ex: None)
+
+    eio_backend_asyncio.run(main, loop_factory=loop_factory)
 
 
 def serve_asyncio_streams(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
@@ -179,6 +211,8 @@ SERVERS: dict[str, Callable[[], None]] = {
     _EIO: lambda: serve_eio(_request_head),
     _EIO_LINES: lambda: serve_eio(_request_lines),
     "eio(trio)": lambda: serve_eio(_request_head, "trio"),
+    "eio(asyncio+uvloop)": lambda: serve_eio_asyncio(uvloop_factory()),
+    "eio(asyncio)": lambda: serve_eio_asyncio(None),
     "uvloop streams": lambda: serve_asyncio_streams(uvloop_factory()),
     "asyncio streams": lambda: serve_asyncio_streams(None),
     "trio": serve_trio,

@@ -91,7 +91,7 @@ def test_hello_with_a_backend_that_is_not_installed() -> None:
     last = result.stderr.splitlines()[-1]
     assert re.fullmatch(
         r"eio_main\.BackendNotInstalled: eio backend 'nonesuch' was asked for but is not installed "
-        r"\(installed: [a-z, ]+\); no backend is called 'nonesuch' \(known backends: asyncio, mock, trio, uring, windows\)",
+        r"\(installed: [a-z, -]+\); no backend is called 'nonesuch' \(known backends: asyncio, mock, trio, uring, windows\)",
         last,
     ), last
 

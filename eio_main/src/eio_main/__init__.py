@@ -78,8 +78,8 @@ BACKENDS: dict[str, KnownBackend] = {
     for b in (
         KnownBackend("uring", "eio-backend-uring", released=True, platforms=("linux",)),
         KnownBackend("mock", "eio-mock", released=True),
-        KnownBackend("trio", "eio-backend-trio", released=False, platforms=("linux", "darwin", "win32", "freebsd")),
-        KnownBackend("asyncio", "eio-backend-asyncio", released=False),
+        KnownBackend("trio", "eio-backend-trio", released=True, platforms=("linux", "darwin", "win32", "freebsd")),
+        KnownBackend("asyncio", "eio-backend-asyncio", released=True),
         KnownBackend("windows", "eio-backend-windows", released=False, platforms=("win32",)),
     )
 }
