@@ -27,6 +27,7 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import eio
+
 from bench._common import (
     Impl,
     Results,

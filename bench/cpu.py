@@ -35,6 +35,7 @@ from multiprocessing.context import SpawnContext
 from typing import Any
 
 import eio
+
 import eio_main
 
 

@@ -111,6 +111,7 @@ def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | No
     """eio hosted in asyncio (on a loop from ``loop_factory``): run_server, eio.flow.copy(flow, flow)."""
     import eio
     import eio.net
+
     import eio_backend_asyncio
 
     async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:

@@ -68,6 +68,7 @@ def serve_eio_processes(workers: int) -> None:
     """`eio_main.serve_processes` with ``workers`` workers; prints the port, then the workers' pids."""
     import eio
     import eio.net
+
     import eio_main
 
     async def main(env: Any) -> None:

@@ -36,6 +36,7 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import eio
+
 from bench._common import Results, Sample, best_of, format_ratios, format_table, machine_description, write_json
 
 EIO_NAMES = ["eio(uring)", "eio(uring,fs)"]

@@ -126,6 +126,7 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: st
 
     if backend == "trio":
         import eio.unix
+
         from eio_backend_trio import run_plain as trio_run_plain
 
         network: Callable[[], eio.net.Network] = eio.unix.UnixNetwork
@@ -142,6 +143,7 @@ def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | No
     """eio hosted in asyncio (on a loop from ``loop_factory``), with the same handler as ``eio(uring)``."""
     import eio
     import eio.net
+
     import eio_backend_asyncio
 
     handle = _eio_handler(_request_head)

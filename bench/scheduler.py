@@ -17,8 +17,8 @@ only the work inside the running loop, not the loop's creation.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +29,7 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import eio
+
 from bench._common import (
     Impl,
     Results,
@@ -390,7 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gc", choices=("on", "off"), default="on", help="garbage collector during runs (default on)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument(
-        "--trace", action="store_true", help="record every eio run (as eio_main.run(main, trace=...) does): the cost of recording"
+        "--trace",
+        action="store_true",
+        help="record every eio run (as eio_main.run(main, trace=...) does): the cost of recording",
     )
     args = parser.parse_args(argv)
     only = [o for arg in args.only for o in str(arg).split(",") if o]

@@ -40,6 +40,7 @@ if not __package__:
 import eio
 import eio.net
 import eio.tls
+
 from bench._common import (
     Impl,
     Results,
@@ -68,7 +69,7 @@ def make_contexts(workdir: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -83,7 +84,8 @@ def make_contexts(workdir: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     chain = workdir / "server.pem"
     chain.write_bytes(
-        cert_pem + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        cert_pem
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(chain)
@@ -110,9 +112,7 @@ async def _eio_echo(flow: eio.flow.TwoWay) -> None:
         await eio.flow.write(flow, (buf[:got],))
 
 
-def _eio_session(
-    run: Runner, ctxs: Contexts | None, exchange: Callable[[eio.flow.TwoWay], Awaitable[Sample]]
-) -> Sample:
+def _eio_session(run: Runner, ctxs: Contexts | None, exchange: Callable[[eio.flow.TwoWay], Awaitable[Sample]]) -> Sample:
     """A server and a client over loopback, with TLS (``ctxs``) or without (None)."""
     from eio_backend_uring._net import UringNetwork
 

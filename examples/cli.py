@@ -8,6 +8,7 @@ Run it with ``printf 'help\\nexit\\n' | python examples/cli.py``.
 from __future__ import annotations
 
 import eio
+
 import eio_main
 
 

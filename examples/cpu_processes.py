@@ -17,6 +17,7 @@ import functools
 import os
 
 import eio
+
 import eio_main
 
 
@@ -36,7 +37,7 @@ async def main(env: object) -> None:
         pool = eio.ExecutorPool.of_processes(sw, 2)
         limits = [20_000, 30_000, 40_000, 50_000]
         results = await eio.fiber.map(lambda n: pool.submit(functools.partial(job, n), weight=1.0), limits)
-    for n, (count, _) in zip(limits, results):
+    for n, (count, _) in zip(limits, results, strict=True):
         print(f"{count} primes below {n}")
     pids = {pid for _, pid in results}
     print(f"computed by {len(pids)} worker processes, none of them this one: {os.getpid() not in pids}")

@@ -15,6 +15,7 @@ Run it with ``python examples/domains.py``.
 from __future__ import annotations
 
 import eio
+
 import eio_main
 
 

@@ -7,6 +7,7 @@ Run it with ``python examples/hello.py`` (``EIO_BACKEND=...`` picks a backend).
 from __future__ import annotations
 
 import eio
+
 import eio_main
 
 

@@ -21,6 +21,7 @@ from types import FrameType
 
 import eio
 import eio.net
+
 import eio_main
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 
 import eio
+
 import eio_main
 
 

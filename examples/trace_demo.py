@@ -7,6 +7,7 @@ Run it with ``EIO_BACKEND=mock EIO_TRACE=run.json python examples/trace_demo.py`
 from __future__ import annotations
 
 import eio
+
 import eio_main
 
 

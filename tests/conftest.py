@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
 import pytest
-
 from eio.lowlevel import BackendInfo
 from eio_main._registry import discover
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import eio
+
 import eio_mock
 
 T = TypeVar("T")

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import Runner
 
 # bench/ lives at the repository root, which pytest does not put on sys.path.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 from eio.buf_read import BufferLimitExceeded, BufRead, ParseError, parse, parse_string
 

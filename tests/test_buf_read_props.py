@@ -6,13 +6,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Awaitable, Callable
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import eio
+import pytest
 from conftest import Runner
 from eio.buf_read import BufferLimitExceeded, BufRead
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 # The `run` fixture is stateless, so sharing it between examples is safe.
 props = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=150)

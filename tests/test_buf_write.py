@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
 from eio.buf_read import BufRead
 from eio.buf_write import BufWrite, FlushAborted, WriterClosed
+
+import eio_mock
 from eio_mock import Await, Raise, Return, Run, YieldThen
 
 
@@ -728,9 +728,7 @@ def test_only_one_fiber_may_await_a_batch(run: Runner) -> None:
                 await w.await_batch()
 
             eio.fiber.fork(sw, first)
-            with pytest.raises(
-                RuntimeError, match="^BufWrite.await_batch: another fiber is already waiting for this writer$"
-            ):
+            with pytest.raises(RuntimeError, match="^BufWrite.await_batch: another fiber is already waiting for this writer$"):
                 await w.await_batch()
             w.close()
 

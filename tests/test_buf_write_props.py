@@ -12,12 +12,11 @@ import random
 import struct
 from collections.abc import Sequence
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import eio
 from conftest import Runner
 from eio.buf_write import BufWrite
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 # One operation: (name, argument). The expected bytes are computed independently of BufWrite.
 Op = tuple[str, object]
@@ -105,9 +104,7 @@ class ShortWriter:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=ops_strategy, initial_size=st.integers(0, 64), rng=st.randoms(use_true_random=False))
-def test_with_flow_delivers_everything_in_order(
-    run: Runner, ops: list[Op], initial_size: int, rng: random.Random
-) -> None:
+def test_with_flow_delivers_everything_in_order(run: Runner, ops: list[Op], initial_size: int, rng: random.Random) -> None:
     sink = ShortWriter(rng)
     expected = bytearray()
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import threading
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 
 
 def test_take_that_completes_with_the_deadline_keeps_its_item(trace: Trace) -> None:
@@ -290,7 +290,9 @@ def test_a_deadlock_says_what_each_fiber_waits_on(run: Runner) -> None:
     assert len(lines) == 3
     assert lines[1].startswith("  main fiber is waiting in Promise.__await__ at ")
     assert lines[1].endswith("test_cancel_atomic.py:284 (test_a_deadlock_says_what_each_fiber_waits_on.<locals>.main)")
-    assert lines[2].startswith("  fiber test_a_deadlock_says_what_each_fiber_waits_on.<locals>.main.<locals>.taker is waiting in ")
+    assert lines[2].startswith(
+        "  fiber test_a_deadlock_says_what_each_fiber_waits_on.<locals>.main.<locals>.taker is waiting in "
+    )
     assert "Stream.take" in lines[2] and ":280 " in lines[2]
     assert issubclass(eio_mock.DeadlockDetected, eio.Deadlock)
 

@@ -12,14 +12,14 @@ import hashlib
 import os
 import threading
 
-import pytest
-
 import eio
 import eio.net
-import eio_main
-import eio_mock
+import pytest
 from conftest import Runner
 from eio_main._registry import discover
+
+import eio_main
+import eio_mock
 
 TINY = 0.00002
 
@@ -27,11 +27,7 @@ TINY = 0.00002
 def os_backends() -> list[str]:
     """Every installed backend that runs on the real OS here (all but the mock)."""
     registry = discover()
-    return sorted(
-        name
-        for name, info in registry.backends.items()
-        if name != "mock" and info.unavailable_reason() is None
-    )
+    return sorted(name for name, info in registry.backends.items() if name != "mock" and info.unavailable_reason() is None)
 
 
 async def move_items(n: int, capacity: int) -> list[int]:

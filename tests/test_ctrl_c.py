@@ -13,7 +13,6 @@ import sys
 import textwrap
 
 import pytest
-
 from test_cancel_stress import os_backends
 
 PROGRAMS = {
@@ -64,10 +63,10 @@ EXPECTED_CLEANUP = {
 @pytest.mark.parametrize("backend", os_backends())
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_ctrl_c_unwinds_and_prints_one_short_traceback(backend: str, name: str) -> None:
-    source = "import eio, eio.net, eio_main\n" + textwrap.dedent(PROGRAMS[name]) + f"\neio_main.run(main, backend={backend!r})\n"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    source = (
+        "import eio, eio.net, eio_main\n" + textwrap.dedent(PROGRAMS[name]) + f"\neio_main.run(main, backend={backend!r})\n"
     )
+    proc = subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline() == "ready\n"
     proc.send_signal(signal.SIGINT)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextvars
 import threading
 
-import pytest
-
 import eio
-import eio_main
+import pytest
 from conftest import Trace
+
+import eio_main
 
 _backend = ""
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from eio.net import LOOPBACK_V4, Tcp
+
+import eio_mock
 
 T = TypeVar("T")
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "chat.py"
@@ -190,7 +190,7 @@ def test_many_clients_hear_everyone_in_order(run: Run[list[list[str]]]) -> None:
                 for earlier in clients:
                     assert await earlier.hear() == f"* {name} joined"
                 clients.append(client)
-            for client, name in zip(clients, names):
+            for client, name in zip(clients, names, strict=True):
                 await client.say(f"I am {name}")
                 for other in clients:
                     if other is not client:

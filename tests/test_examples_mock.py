@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from conftest import Trace
 from eio_mock.backend import MockEnv
+
+import eio_mock
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Trace
 from eio_mock.domain_manager import MockDomainManager
+
+import eio_mock
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,7 +57,9 @@ def run(fn: Callable[[MockDomainManager, Sleep, Duration], Awaitable[T]]) -> T:
 # -- concurrency -----------------------------------------------------------------------
 
 
-def sum_jobs(domain_count: int, weight: float, expected: float) -> Callable[[MockDomainManager, Sleep, Duration], Awaitable[int]]:
+def sum_jobs(
+    domain_count: int, weight: float, expected: float
+) -> Callable[[MockDomainManager, Sleep, Duration], Awaitable[int]]:
     async def main(mgr: MockDomainManager, sleep: Sleep, duration: Duration) -> int:
         total = 0
         async with eio.Switch.run() as sw:

@@ -9,9 +9,8 @@ import sys
 import types
 from multiprocessing import resource_tracker
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner
 
 

@@ -9,9 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 from eio.lowlevel import Fiber, suspend
 

@@ -11,9 +11,8 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 T = TypeVar("T")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
-
 import eio
-import eio_mock
 import eio_mock.flow
+import pytest
 from conftest import Runner, Trace
 from eio import flow
+
+import eio_mock
 
 
 class ChunkSource:

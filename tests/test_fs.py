@@ -16,12 +16,10 @@ from pathlib import Path as StdPath
 from pathlib import PurePosixPath
 from typing import TypeVar
 
-import pytest
-
 import eio
-from eio.path import join, split
-
+import pytest
 from conftest import Trace
+from eio.path import join, split
 from fsenv import FsEnv, make, names, uring_unavailable
 
 T = TypeVar("T")
@@ -371,9 +369,7 @@ def test_split(path: str, expected: tuple[str, str] | None) -> None:
     assert split(path) == expected
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "expected"), [("a", "b", "a/b"), ("/", "a", "/a"), ("", "b", "b"), ("a/", "b", "a/b")]
-)
+@pytest.mark.parametrize(("a", "b", "expected"), [("a", "b", "a/b"), ("/", "a", "/a"), ("", "b", "b"), ("a/", "b", "a/b")])
 def test_join(a: str, b: str, expected: str) -> None:
     assert join(a, b) == expected
 

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path as StdPath
 from typing import Any
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from conftest import BACKENDS, Runner, Trace
 from eio.net import LOOPBACK_V4, Tcp, Udp, Unix
+
+import eio_mock
 
 
 class Sneaky(str):
@@ -168,7 +168,9 @@ def test_rename_wants_a_path(sandbox: StdPath) -> None:
     (sandbox / "f").write_text("data")
 
     async def main(cwd: eio.Path) -> None:
-        with pytest.raises(TypeError, match=r"^eio.Path.rename: dst must be an eio.Path \(such as env.cwd / 'new'\), got str$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.Path.rename: dst must be an eio.Path \(such as env.cwd / 'new'\), got str$"
+        ):
             await (cwd / "f").rename("g")  # pyright: ignore[reportArgumentType] - the error tested
         await (cwd / "f").rename(cwd / "g")
 
@@ -210,7 +212,9 @@ def test_write_and_read_name_bad_buffers(run: Runner) -> None:
     async def main() -> None:
         out = bytearray()
         sink = eio.flow.buffer_sink(out)
-        with pytest.raises(TypeError, match=r"^eio.flow.write: bufs must be a list of buffers \(such as \[data\]\), got bytes$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.flow.write: bufs must be a list of buffers \(such as \[data\]\), got bytes$"
+        ):
             await eio.flow.write(sink, b"abc")  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(TypeError, match=r"^eio.flow.write: each buffer must be a bytes-like object, got str$"):
             await eio.flow.write(sink, [b"ok", "text"])  # pyright: ignore[reportArgumentType] - the error tested
@@ -265,11 +269,15 @@ def test_lookups_check_host_and_service_first(run: Runner, trace: Trace) -> None
             await eio.net.with_tcp_connect(net, "localhost", "70000", eio.flow.read_all)
         with pytest.raises(TypeError, match=r"^eio.net.getaddrinfo: service must be a str \(such as '80'\), got int$"):
             await eio.net.getaddrinfo(net, "localhost", 80)  # pyright: ignore[reportArgumentType] - the error tested
-        with pytest.raises(TypeError, match=r"^eio.net.getaddrinfo: host must be a str \(such as 'www.example.org'\), got bytes$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.net.getaddrinfo: host must be a str \(such as 'www.example.org'\), got bytes$"
+        ):
             await eio.net.getaddrinfo(net, b"localhost")  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(ValueError, match=r"^eio.net.getaddrinfo: host must not contain a NUL character"):
             await eio.net.getaddrinfo(net, "local\0host")
-        with pytest.raises(TypeError, match=r"^eio.net.getnameinfo: addr must be an eio.net.Tcp, Udp or Unix address, got tuple$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.net.getnameinfo: addr must be an eio.net.Tcp, Udp or Unix address, got tuple$"
+        ):
             await eio.net.getnameinfo(net, ("127.0.0.1", 80))  # pyright: ignore[reportArgumentType] - the error tested
 
     run(main)
@@ -281,12 +289,18 @@ def test_sockets_check_their_arguments_first(run: Runner, trace: Trace) -> None:
         net = eio_mock.net.make("mocknet")
         tcp = Tcp(LOOPBACK_V4, 8080)
         async with eio.Switch.run() as sw:
-            for backlog, error, shown in [(-1, ValueError, "-1"), (1 << 70, ValueError, str(1 << 70)), ("5", TypeError, "'5'")]:
+            for backlog, error, shown in [
+                (-1, ValueError, "-1"),
+                (1 << 70, ValueError, str(1 << 70)),
+                ("5", TypeError, "'5'"),
+            ]:
                 with pytest.raises(error, match=rf"^eio.net.listen: backlog must be an int in 0..2147483647, got {shown}$"):
                     await eio.net.listen(sw, net, tcp, backlog=backlog)  # pyright: ignore[reportArgumentType] - the error tested
             with pytest.raises(TypeError, match=r"^eio.net.listen: reuse_addr must be True or False, got 'yes'$"):
                 await eio.net.listen(sw, net, tcp, reuse_addr="yes")  # pyright: ignore[reportArgumentType] - the error tested
-            with pytest.raises(TypeError, match=r"^eio.net.listen: addr must be an eio.net.Tcp or eio.net.Unix address, got Udp$"):
+            with pytest.raises(
+                TypeError, match=r"^eio.net.listen: addr must be an eio.net.Tcp or eio.net.Unix address, got Udp$"
+            ):
                 await eio.net.listen(sw, net, Udp(LOOPBACK_V4, 53))  # pyright: ignore[reportArgumentType] - the error tested
             with pytest.raises(TypeError, match=r"got str \(eio.net.parse_sockaddr reads 'tcp:HOST:PORT'\)$"):
                 await eio.net.connect(sw, net, "tcp:127.0.0.1:80")  # pyright: ignore[reportArgumentType] - the error tested
@@ -329,7 +343,9 @@ def test_datagram_send_and_recv_check_buffers(run: Runner) -> None:
             await eio.net.send(dg, b"x")  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(TypeError, match=r"^eio.net.send: each buffer must be a bytes-like object, got str$"):
             await eio.net.send(dg, ["x"])  # pyright: ignore[reportArgumentType] - the error tested
-        with pytest.raises(TypeError, match=r"^eio.net.send: dst must be an eio.net.Udp or eio.net.Unix address or None, got Tcp$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.net.send: dst must be an eio.net.Udp or eio.net.Unix address or None, got Tcp$"
+        ):
             await eio.net.send(dg, [b"x"], Tcp(LOOPBACK_V4, 9))  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(TypeError, match=r"^recv: the buffer is read-only$"):
             await eio.net.recv(dg, memoryview(b"fixed"))
@@ -350,7 +366,9 @@ def test_addresses_check_their_parts() -> None:
         Udp(LOOPBACK_V4, 70000)
     with pytest.raises(ValueError, match=r"^Tcp: port -5 is out of range"):
         Tcp(LOOPBACK_V4, LyingInt(-5))
-    with pytest.raises(TypeError, match=r"^Tcp: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not int$"):
+    with pytest.raises(
+        TypeError, match=r"^Tcp: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not int$"
+    ):
         Tcp(2130706433, 80)  # pyright: ignore[reportArgumentType] - the error tested
     assert type(Tcp(LOOPBACK_V4, LyingInt(80)).port) is int
 
@@ -431,7 +449,9 @@ def test_file_functions_check_first(run: Runner) -> None:
             await eio.file.pwrite_all(f, b"x", file_offset="0")  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(ValueError, match=r"^file_offset must not be negative \(got -1\)$"):
             await eio.file.pwrite_single(f, b"x", file_offset=-1)
-        with pytest.raises(TypeError, match=r"^eio.file.pwrite_single: bufs must be bytes-like .*, got str \(encode it first\)$"):
+        with pytest.raises(
+            TypeError, match=r"^eio.file.pwrite_single: bufs must be bytes-like .*, got str \(encode it first\)$"
+        ):
             await eio.file.pwrite_single(f, "text", file_offset=0)  # pyright: ignore[reportArgumentType] - the error tested
         with pytest.raises(ValueError, match=r"^whence must be 'set', 'cur' or 'end', not 'anything'$"):
             await eio.file.seek(f, 0, Sneaky("anything"))  # pyright: ignore[reportArgumentType] - the error tested
@@ -485,4 +505,3 @@ def test_process_options_are_checked_before_starting(run: Runner, tmp_path: StdP
 
     run(main)
     assert mgr.spawned == [["prog"]] and all(type(a) is str for a in mgr.spawned[0])
-

@@ -17,9 +17,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path as StdPath
 from typing import SupportsIndex
 
-import pytest
-
 import eio
+import pytest
 
 pytest.importorskip("eio_backend_uring._ring", reason="the io_uring backend is not installed")
 

@@ -20,13 +20,13 @@ import socket
 import struct
 from collections.abc import Iterator
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from conftest import Runner, Trace
 from eio.net import LOOPBACK_V4, StreamAddr, StreamSocket, Tcp
+
+import eio_mock
 
 PEER = Tcp(LOOPBACK_V4, 4321)
 
@@ -504,6 +504,9 @@ def test_a_failing_close_is_one_more_failed_connection(run: Runner, caplog: pyte
         assert run(main) == "done"
     [(m1, e1), (m2, e2)] = errors_logged(caplog)
     assert m1 == "eio.net.run_server: connection from tcp:127.0.0.1:30001 failed: SimulatedError: handler failed"
-    assert notes(e1) == ["closing the connection then failed: Io: close failed", "handling connection from tcp:127.0.0.1:30001"]
+    assert notes(e1) == [
+        "closing the connection then failed: Io: close failed",
+        "handling connection from tcp:127.0.0.1:30001",
+    ]
     assert m2 == "eio.net.run_server: connection from tcp:127.0.0.1:30002 failed: Io: close failed"
     assert notes(e2) == ["closing connection from tcp:127.0.0.1:30002"]

@@ -15,9 +15,8 @@ import socket
 import traceback
 from typing import cast
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner
 from eio._io_errors import add_context, from_oserror
 from eio.fs import AlreadyExists, FileTooLarge, FsError, NotFound, NotNative, PermissionDenied
@@ -284,9 +283,7 @@ def test_backend_error_is_the_cause_in_tracebacks() -> None:
     except NotFound as ex:
         text = "".join(traceback.format_exception(ex))
     assert text.count("The above exception was the direct cause of the following exception:") == 1
-    assert text.endswith(
-        f"eio.fs.NotFound: [Errno {errno.ENOENT}] No such file or directory: 'foo'\nopening file 'foo'\n"
-    )
+    assert text.endswith(f"eio.fs.NotFound: [Errno {errno.ENOENT}] No such file or directory: 'foo'\nopening file 'foo'\n")
     assert f"FileNotFoundError: [Errno {errno.ENOENT}] No such file or directory: 'foo'\n" in text
 
 
@@ -309,9 +306,7 @@ def test_combined_io_errors_are_caught_as_io_errors(run: Runner) -> None:
     async def main() -> None:
         denied = PermissionDenied(errno.EACCES, "Permission denied", "bar")
         not_found = NotFound(errno.ENOENT, "No such file or directory", "foo")
-        await eio.fiber.both(
-            lambda: failing(denied, "saving file 'bar'"), lambda: failing(not_found, "opening file 'foo'")
-        )
+        await eio.fiber.both(lambda: failing(denied, "saving file 'bar'"), lambda: failing(not_found, "opening file 'foo'"))
 
     caught: list[tuple[str, list[str]]] = []
     try:
@@ -330,9 +325,7 @@ def test_combined_errors_form_a_tree_with_context(run: Runner) -> None:
 
     async def request() -> None:
         try:
-            await eio.fiber.both(
-                lambda: fail_with(PermissionDenied("denied")), lambda: fail_with(NotFound("not found"))
-            )
+            await eio.fiber.both(lambda: fail_with(PermissionDenied("denied")), lambda: fail_with(NotFound("not found")))
         except ExceptionGroup as group:
             group.add_note("processing request")
             raise

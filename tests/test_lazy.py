@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal, cast
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 
 
 def fmt_exn(ex: BaseException) -> str:

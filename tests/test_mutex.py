@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 

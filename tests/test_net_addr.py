@@ -8,9 +8,8 @@ import socket
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import PurePosixPath
 
-import pytest
-
 import eio.net
+import pytest
 from eio.net import Tcp, Udp, Unix
 
 
@@ -86,7 +85,9 @@ def test_bad_ip() -> None:
         Tcp("localhost", 80)
     with pytest.raises(ValueError, match=r"^Udp: '1\.2\.3' is not an IPv4 or IPv6 address$"):
         Udp("1.2.3", 80)
-    with pytest.raises(TypeError, match="^Tcp: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not bytes$"):
+    with pytest.raises(
+        TypeError, match="^Tcp: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not bytes$"
+    ):
         Tcp(b"\x7f\x00\x00\x01", 80)  # pyright: ignore[reportArgumentType] - the error under test
 
 
@@ -109,8 +110,20 @@ def test_parse_reads_back_str() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "tcp", "tcp:127.0.0.1", "tcp:127.0.0.1:", "tcp:::1:80", "tcp:[127.0.0.1]:80", "tcp:localhost:80",
-     "tcp:1.2.3.4:99999", "tcp:1.2.3.4:-1", "tcp:1.2.3.4:٣", "sctp:1.2.3.4:80", "/tmp/sock"],
+    [
+        "",
+        "tcp",
+        "tcp:127.0.0.1",
+        "tcp:127.0.0.1:",
+        "tcp:::1:80",
+        "tcp:[127.0.0.1]:80",
+        "tcp:localhost:80",
+        "tcp:1.2.3.4:99999",
+        "tcp:1.2.3.4:-1",
+        "tcp:1.2.3.4:٣",
+        "sctp:1.2.3.4:80",
+        "/tmp/sock",
+    ],
 )
 def test_parse_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="^not a socket address"):

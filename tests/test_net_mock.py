@@ -11,12 +11,12 @@ import socket
 import threading
 from collections.abc import Sequence
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 from eio_mock import Raise, Return, Run
 
 LOOPBACK = eio.net.LOOPBACK_V4
@@ -63,9 +63,7 @@ def test_accept_fork_closes_connection_when_handler_returns(run: Runner, trace: 
     ]
 
 
-def test_accept_fork_closes_connection_when_handler_fails(
-    run: Runner, trace: Trace, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_accept_fork_closes_connection_when_handler_fails(run: Runner, trace: Trace, caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         sock = mock_accept()
 
@@ -399,9 +397,7 @@ def mock_listener(n_clients: int, n_domains: int) -> eio_mock.net.MockListeningS
         return await eio.fiber.await_cancel()
 
     sock = eio_mock.net.listening_socket("tcp/80")
-    actions: list[eio_mock.Action[tuple[eio.net.StreamSocket, eio.net.StreamAddr]]] = [
-        make_flow(i) for i in range(n_clients)
-    ]
+    actions: list[eio_mock.Action[tuple[eio.net.StreamSocket, eio.net.StreamAddr]]] = [make_flow(i) for i in range(n_clients)]
     actions += [Run(never) for _ in range(n_domains)]
     eio_mock.net.on_accept(sock, actions)
     return sock

@@ -17,16 +17,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
-
 import eio
 import eio.net
-from eio import Switch, fiber
-from eio.net import LOOPBACK_V4, LOOPBACK_V6, StreamAddr, StreamSocket, Tcp, Udp, Unix
-from conftest import run_env
-from conftest import Trace
-from eio import ResourceClosed
-from eio.net import Network
+import pytest
+from conftest import Trace, run_env
+from eio import ResourceClosed, Switch, fiber
+from eio.net import LOOPBACK_V4, LOOPBACK_V6, Network, StreamAddr, StreamSocket, Tcp, Udp, Unix
 from eio.unix import UnixStreamSocket
 
 if not os.path.isdir("/proc/self/fd"):
@@ -357,9 +353,7 @@ def test_udp_ipv6(trace: Trace) -> None:
     check_dgram(LOOPBACK_V6, trace)
 
 
-@pytest.mark.parametrize(
-    ("kind", "ip"), [("udpv4", LOOPBACK_V4), pytest.param("udpv6", LOOPBACK_V6, marks=needs_ipv6)]
-)
+@pytest.mark.parametrize(("kind", "ip"), [("udpv4", LOOPBACK_V4), pytest.param("udpv6", LOOPBACK_V6, marks=needs_ipv6)])
 def test_udp_host_assigned_sender(kind: eio.net.DatagramBind, ip: eio.net.IpAddr, trace: Trace) -> None:
     async def test(net: Network, sw: Switch) -> str:
         listening = await eio.net.datagram_socket(sw, net, Udp(ip, 0))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 
 
 def dispose(x: int) -> None:

@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path as OsPath
 from typing import TypeVar
 
-import pytest
-
 import eio
+import pytest
 from conftest import run_env
 from eio.process import ChildError, ExecutableNotFound, Exited, Signaled
 from eio.unix import cwd_dir, fs_dir
@@ -33,6 +32,7 @@ def _on_each_backend(os_backend: str) -> None:
     """Run every test of this module once per OS backend (`go` uses the one under test)."""
     global _backend
     _backend = os_backend
+
 
 T = TypeVar("T")
 
@@ -162,9 +162,7 @@ def test_pid_is_the_childs() -> None:
     async def main(env: eio.Stdenv) -> tuple[int, bytes]:
         async with eio.Switch.run() as sw:
             out = bytearray()
-            t = await eio.process.spawn(
-                sw, env.process_mgr, ["sh", "-c", "echo $$"], stdout=eio.flow.buffer_sink(out)
-            )
+            t = await eio.process.spawn(sw, env.process_mgr, ["sh", "-c", "echo $$"], stdout=eio.flow.buffer_sink(out))
             await t.await_()
             return t.pid, bytes(out)
 
@@ -603,7 +601,5 @@ def test_other_process_spawning_is_not_disturbed(capfd: pytest.CaptureFixture[st
 
 def test_pp_args() -> None:
     assert eio.process.pp_args(["sh", "-c", "exit 3", "", "foo", '"bar"']) == 'sh -c "exit 3" "" foo "\\"bar\\""'
-    assert eio.process.pp_args(["a\\b", "it's", "tab\there", "caf\u00e9"]) == (
-        '"a\\\\b" "it\'s" "tab\\there" "caf\\195\\169"'
-    )
+    assert eio.process.pp_args(["a\\b", "it's", "tab\there", "caf\u00e9"]) == ('"a\\\\b" "it\'s" "tab\\there" "caf\\195\\169"')
     assert eio.process.pp_args([]) == ""

@@ -7,9 +7,9 @@ every function built on `eio.flow.Source`.
 
 from __future__ import annotations
 
+import eio
 import pytest
 
-import eio
 import eio_main
 
 _backend = ""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 

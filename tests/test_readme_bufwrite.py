@@ -8,8 +8,9 @@ the fiber yields into one.
 from __future__ import annotations
 
 import eio
-import eio_mock
 from conftest import Runner, Trace
+
+import eio_mock
 
 
 async def send_response_unbuffered(socket: eio.flow.Sink) -> None:

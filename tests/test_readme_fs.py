@@ -14,12 +14,9 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path as StdPath
 
-import pytest
-
 import eio
-
+import pytest
 from conftest import Trace
-
 from fsenv import FsEnv, make, names
 
 

@@ -22,13 +22,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
-import pytest
-
 import eio
+import pytest
+from conftest import Trace
+
 import eio_backend_uring
 import eio_main
 import eio_mock
-from conftest import Trace
 
 needs_uring = pytest.mark.skipif(
     eio_backend_uring.unavailable_reason() is not None,
@@ -43,9 +43,7 @@ def run_example(name: str, *args: str, backend: str | None = None) -> subprocess
     env = {k: v for k, v in os.environ.items() if k != "EIO_BACKEND"}
     if backend is not None:
         env["EIO_BACKEND"] = backend
-    return subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def hello_main() -> Callable[[eio.flow.Sink], Awaitable[None]]:
@@ -214,4 +212,3 @@ def test_domain_manager_and_executor_pool_example(backend: str | None) -> None:
     pool_at = lines.index("+Executor Pool:")
     check_domains_output(lines[1:pool_at])
     check_domains_output(lines[pool_at + 1 :])
-

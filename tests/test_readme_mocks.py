@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 from eio_mock import Raise, Return, Run, YieldThen
 
 # -- Testing with Mocks --------------------------------------------------------------------

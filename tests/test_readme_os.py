@@ -41,20 +41,19 @@ from pathlib import Path as StdPath
 from types import ModuleType
 from typing import Protocol, TypeVar
 
-import pytest
-
 import eio
 import eio.net
-import eio_main
-import eio_mock
+import pytest
 from conftest import Trace
+from eio.unix import UnixStreamSocket
 from test_readme_bufread import Zero, message
 from test_readme_bufwrite import send_response, send_response_unbuffered
 from test_readme_core import CONCURRENT_CACHE_TRACE, PROMISES_TRACE, Failure, concurrent_cache_demo, counter, promises_demo
 from test_readme_mocks import handle_client, run_client, run_server
 from test_readme_sync import ocaml_string, worker_pool_main
 
-from eio.unix import UnixStreamSocket
+import eio_main
+import eio_mock
 
 if not os.path.isdir("/proc/self/fd"):
     pytest.skip("counts descriptors in /proc/self/fd", allow_module_level=True)
@@ -404,9 +403,7 @@ class TracedSink:
     ],
     ids=["unbuffered", "buffered"],
 )
-def test_writes_to_a_real_socket(
-    send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace
-) -> None:
+def test_writes_to_a_real_socket(send: Callable[[eio.flow.Sink], Awaitable[None]], writes: list[bytes], trace: Trace) -> None:
     """On a real socket the buffered response is two writes (the first two strings in one), not three."""
 
     async def main(env: eio.Stdenv) -> bytes:
@@ -688,7 +685,7 @@ def fib(n: int) -> int:
 
 
 def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace) -> None:
-    """"Domainslib": work runs on a pool the loop doesn't own; a promise brings the result back."""
+    """ "Domainslib": work runs on a pool the loop doesn't own; a promise brings the result back."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
 
         async def run_in_pool(fn: Callable[[int], int], x: int) -> int:
@@ -720,7 +717,7 @@ def test_results_from_a_foreign_pool_resolve_eio_promises(trace: Trace) -> None:
 
 
 def test_a_foreign_thread_and_an_eio_program_wait_for_each_other() -> None:
-    """"kcas": a raw thread waits for x, then sets y; the eio program sets x, then waits for y."""
+    """ "kcas": a raw thread waits for x, then sets y; the eio program sets x, then waits for y."""
     x = 0
     x_set = threading.Event()
     y, set_y = eio.Promise[int].create()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 
 README_SUMS = [
     "Starting CPU-intensive task...",

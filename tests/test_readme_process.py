@@ -9,9 +9,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import pytest
-
 import eio
+import pytest
 from conftest import run_env
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
@@ -23,6 +22,7 @@ def _on_each_backend(os_backend: str) -> None:
     """Run every test of this module once per OS backend (as ``_backend``)."""
     global _backend
     _backend = os_backend
+
 
 T = TypeVar("T")
 

@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
+
+import eio_mock
 
 # -- Streams ---------------------------------------------------------------------------------
 
@@ -439,10 +439,14 @@ def test_signal_handler_reloads_configuration(
         return result
 
     assert run(main) == "stop"
-    assert trace.lines() == [
-        "Reading configuration ('kill -SIGUSR1 <pid>' to reload)...",
-        "Finished reading configuration",
-    ] * 3
+    assert (
+        trace.lines()
+        == [
+            "Reading configuration ('kill -SIGUSR1 <pid>' to reload)...",
+            "Finished reading configuration",
+        ]
+        * 3
+    )
 
 
 @needs_signals
@@ -490,4 +494,3 @@ def test_readme_examples_need_no_mutex_for_single_domain_counters(run: Runner) -
 
     run(main)
     assert (in_use, free) == (0, 10)
-

@@ -11,12 +11,12 @@ import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any, cast
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner, Trace
 from eio.lowlevel import MAX_FORK_DEPTH
+
+import eio_mock
 
 
 class Failure(Exception):

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 import eio
+import pytest
+from conftest import Runner, Trace
 from eio import fiber
 from eio.lowlevel import ThreadDomainManager
-from conftest import Runner, Trace
 
 
 def domains(backend_name: str) -> ThreadDomainManager:

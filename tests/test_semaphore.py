@@ -8,9 +8,8 @@ value and which waiter runs.
 
 from __future__ import annotations
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 

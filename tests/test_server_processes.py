@@ -8,17 +8,17 @@ on a thread pool through `eio.run_in_executor`, so the parent's loop keeps runni
 from __future__ import annotations
 
 import concurrent.futures
-from multiprocessing import resource_tracker
 import os
 import signal
 import socket
-
-import pytest
+from multiprocessing import resource_tracker
 
 import eio
 import eio.net
-import eio_main
+import pytest
 from conftest import Runner
+
+import eio_main
 
 uring = pytest.importorskip("eio_backend_uring")
 if uring.unavailable_reason() is not None:

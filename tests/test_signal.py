@@ -24,11 +24,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TypeVar
 
-import pytest
-
 import eio
-import eio_main
+import pytest
 from conftest import Runner, Trace
+
+import eio_main
 
 T = TypeVar("T")
 
@@ -55,8 +55,10 @@ def sleeps_in(backend: str, syscall: int | None) -> bool:
         return syscall in calls
     return syscall != _FUTEX.get(machine, -1)
 
+
 PATIENCE = 30.0  # seconds to wait for something that should happen at once (only a bug waits this long)
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "signal_condition.py"
+
 
 class SimulatedError(Exception):
     """The failure the tests inject."""
@@ -72,9 +74,7 @@ def current_syscall(tid: int, pid: str = "self") -> int | None:
     return int(field) if field.lstrip("-").isdigit() else None
 
 
-def wait_until_asleep(
-    backend: str, tid: int, pid: str = "self", alive: Callable[[], bool] = lambda: True
-) -> bool:
+def wait_until_asleep(backend: str, tid: int, pid: str = "self", alive: Callable[[], bool] = lambda: True) -> bool:
     """Wait until thread ``tid`` is blocked in ``backend``'s wait for events; False if that never happened."""
     give_up = time.monotonic() + PATIENCE
     while time.monotonic() < give_up and alive():

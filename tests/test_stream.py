@@ -6,9 +6,8 @@ order. Eio's ``exception Cancel`` is the local `Cancel`.
 
 from __future__ import annotations
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
-import pytest
-
 import eio
+import pytest
+from conftest import Runner, Trace
 from eio import fiber
 from eio.lowlevel import ThreadDomainManager
-from conftest import Runner, Trace
 
 
 def domains(backend_name: str) -> ThreadDomainManager:

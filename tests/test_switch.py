@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 import eio
+import pytest
 from conftest import Runner, Trace
 
 
@@ -45,9 +44,7 @@ def assert_failure(ex: BaseException, message: str) -> None:
     assert ex.args == (message,)
 
 
-def fork_sub(
-    sw: eio.Switch, on_error: Callable[[BaseException], None], fn: Callable[[eio.Switch], Awaitable[None]]
-) -> None:
+def fork_sub(sw: eio.Switch, on_error: Callable[[BaseException], None], fn: Callable[[eio.Switch], Awaitable[None]]) -> None:
     """Fork a fiber running ``fn`` in its own switch; its errors (not cancellation) go to ``on_error``."""
 
     async def child() -> None:

@@ -223,7 +223,9 @@ class Scheduler:
     def __init__(self, sw: eio.Switch) -> None:
         self._sw = sw
 
-    async def start(self, label: str, op: Callable[[eio.Stream[str], str], Awaitable[None]], t: eio.Stream[str], v: str) -> eio.cancel.CancelContext:
+    async def start(
+        self, label: str, op: Callable[[eio.Stream[str], str], Awaitable[None]], t: eio.Stream[str], v: str
+    ) -> eio.cancel.CancelContext:
         box: list[eio.cancel.CancelContext] = []
         done = False
 

@@ -20,11 +20,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Runner
+
+import eio_mock
 
 T = TypeVar("T")
 

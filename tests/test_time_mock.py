@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 import eio
-import eio_mock
+import pytest
 from conftest import Trace
 from eio_mock.backend import MockEnv
+
+import eio_mock
 
 
 class Failure(Exception):

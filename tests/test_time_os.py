@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 import eio
-import eio_main
+import pytest
 from conftest import Trace
+
+import eio_main
 
 _backend = ""
 
@@ -24,6 +24,7 @@ def _on_each_backend(os_backend: str) -> None:
     """Run every test of this module once per OS backend (as ``_backend``)."""
     global _backend
     _backend = os_backend
+
 
 DEADLOCK = r"^Deadlock detected: no events scheduled but main function hasn't returned\n"
 
@@ -275,4 +276,3 @@ def test_the_mono_clock_is_monotonic() -> None:
 
     readings = eio_main.run(main, backend=_backend)
     assert readings == sorted(readings)
-

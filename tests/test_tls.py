@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
+import eio
+import eio.tls
 import pytest
+from conftest import Runner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-import eio
-import eio.tls
 from eio import fiber
-from conftest import Runner
 
 T = TypeVar("T")
 
@@ -39,9 +38,15 @@ def _name(cn: str) -> x509.Name:
 
 
 def _cert(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool, names: Sequence[str] = ()
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: str,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    names: Sequence[str] = (),
 ) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))

@@ -10,18 +10,18 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
-
-import pytest
 
 import eio
 import eio._core._tracing as tracing
-import eio_main
-import eio_mock
+import pytest
 from conftest import Runner
 from test_cancel_stress import os_backends
+
+import eio_main
+import eio_mock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,7 +169,9 @@ def test_failed_and_cancelled_fibers_are_marked(tmp_path: Path, capsys: pytest.C
     eio_main.run(main, backend="mock", trace=path)
     root = ET.fromstring(eio.trace.render_svg(path.read_text()))
     ns = "{http://www.w3.org/2000/svg}"
-    marks = {str(g.get("class")): g.find(f"{ns}title") for g in root.iter(f"{ns}g") if g.get("class") in ("failed", "cancelled")}
+    marks = {
+        str(g.get("class")): g.find(f"{ns}title") for g in root.iter(f"{ns}g") if g.get("class") in ("failed", "cancelled")
+    }
     assert sorted(marks) == ["cancelled", "failed"]
     failed_title = marks["failed"]
     assert failed_title is not None and failed_title.text == "failed: ValueError('boom')"
@@ -204,7 +206,9 @@ def test_a_slow_fiber_is_reported_in_debug_mode(
         run(main)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
-    assert messages[0].startswith("fiber test_a_slow_fiber_is_reported_in_debug_mode.<locals>.main.<locals>.blocker ran for 0.")
+    assert messages[0].startswith(
+        "fiber test_a_slow_fiber_is_reported_in_debug_mode.<locals>.main.<locals>.blocker ran for 0."
+    )
     assert "without switching" in messages[0] and "then suspended" in messages[0]
 
 

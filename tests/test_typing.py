@@ -84,9 +84,7 @@ def test_accepted(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in TYPING.glob("reject_*.py")))
 def test_rejected(name: str, tmp_path: Path) -> None:
     source = (TYPING / name).read_text()
-    expected = sorted(
-        (i, m.group(1)) for i, line in enumerate(source.splitlines(), start=1) if (m := EXPECT.search(line))
-    )
+    expected = sorted((i, m.group(1)) for i, line in enumerate(source.splitlines(), start=1) if (m := EXPECT.search(line)))
     assert expected, f"{name} marks no line with '# expect: <rule>'"
     # A copy outside the repository, so that the root config's exclude does not skip it.
     (tmp_path / "subject.py").write_text(source)

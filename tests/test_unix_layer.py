@@ -13,9 +13,8 @@ import subprocess
 import sys
 from pathlib import Path as OsPath
 
-import pytest
-
 import eio
+import pytest
 from conftest import run_env
 from eio.process import Exited, Signaled
 from eio.unix import Fd, FdFlow, UnixProcess

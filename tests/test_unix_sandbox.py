@@ -16,9 +16,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path as OsPath
 
-import pytest
-
 import eio
+import pytest
 from conftest import run_env
 from eio.unix import MAX_SYMLINKS, UnixDir, open_beneath, resolve_beneath
 
@@ -162,9 +161,7 @@ def test_a_symlink_created_after_the_root_was_opened(box: tuple[OsPath, int]) ->
     assert os.readlink(leaf, dir_fd=dir_fd) == "../secret.txt"
 
 
-def test_a_directory_swapped_for_a_symlink_during_the_walk(
-    box: tuple[OsPath, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_directory_swapped_for_a_symlink_during_the_walk(box: tuple[OsPath, int], monkeypatch: pytest.MonkeyPatch) -> None:
     """Between the walk opening ``sub`` and looking up ``deeper``, ``deeper`` becomes a symlink to ``/``."""
     root, fd = box
     real_open = os.open

@@ -14,12 +14,12 @@ import os
 from collections.abc import Callable
 
 import aiohttp
+import eio
+import eio.net
 import pytest
 import uvloop
 from aiohttp import web
 
-import eio
-import eio.net
 import eio_backend_asyncio
 from eio_backend_asyncio import run_asyncio, run_eio
 

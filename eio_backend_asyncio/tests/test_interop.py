@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import eio
 import pytest
 import uvloop
 
-import eio
 import eio_backend_asyncio
 import eio_mock
 from eio_backend_asyncio import run_asyncio, run_eio

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from eio_main._registry import discover
 
 ROOT = Path(__file__).resolve().parents[2]

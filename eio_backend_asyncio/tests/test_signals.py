@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+import eio
 import pytest
 import uvloop
 
-import eio
 import eio_backend_asyncio
 
 Factory = Callable[[], asyncio.AbstractEventLoop]

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import TypeVar
 
+import eio
 import pytest
 import trio
 
-import eio
 import eio_mock
 from eio_backend_trio import hosting, readiness, run_eio, run_plain, run_trio
 
@@ -535,7 +535,10 @@ def test_two_fibers_waiting_for_the_same_direction_is_an_error(trio_run: Runner[
         return await eio.fiber.first(first_waiter, second_waiter)
 
     try:
-        assert trio_run(lambda: run_eio(main)) == f"another fiber is already waiting for descriptor {a.fileno()} to become readable"
+        assert (
+            trio_run(lambda: run_eio(main))
+            == f"another fiber is already waiting for descriptor {a.fileno()} to become readable"
+        )
     finally:
         a.close()
         b.close()

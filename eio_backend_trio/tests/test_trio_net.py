@@ -9,11 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
+import eio
+import eio.net
 import pytest
 import trio
 
-import eio
-import eio.net
 import eio_main
 from eio_backend_trio import run, run_eio, run_main, run_trio
 

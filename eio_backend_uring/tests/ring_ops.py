@@ -16,7 +16,29 @@ from typing import TYPE_CHECKING, Final
 if sys.platform != "linux":
     raise ImportError("io_uring is Linux-only")
 
-from eio_backend_uring._abi import IORING_OP_ACCEPT, IORING_OP_CLOSE, IORING_OP_LINKAT, IORING_OP_POLL_REMOVE, IORING_OP_RECVMSG, IORING_OP_SEND, IORING_OP_SENDMSG, IORING_OP_SHUTDOWN, IORING_OP_SPLICE, IORING_OP_TIMEOUT, IORING_OP_TIMEOUT_REMOVE, IORING_RECVSEND_POLL_FIRST, IOVEC, M32, MAX_RW, MSGHDR, SOCKADDR_STORAGE, TIMESPEC, U32, U64, pack_sqe
+from eio_backend_uring._abi import (
+    IORING_OP_ACCEPT,
+    IORING_OP_CLOSE,
+    IORING_OP_LINKAT,
+    IORING_OP_POLL_REMOVE,
+    IORING_OP_RECVMSG,
+    IORING_OP_SEND,
+    IORING_OP_SENDMSG,
+    IORING_OP_SHUTDOWN,
+    IORING_OP_SPLICE,
+    IORING_OP_TIMEOUT,
+    IORING_OP_TIMEOUT_REMOVE,
+    IORING_RECVSEND_POLL_FIRST,
+    IOVEC,
+    M32,
+    MAX_RW,
+    MSGHDR,
+    SOCKADDR_STORAGE,
+    TIMESPEC,
+    U32,
+    U64,
+    pack_sqe,
+)
 from eio_backend_uring._codecs import FAMILY, FLOWINFO, IN6_TAIL, PORT, SockAddress
 from eio_backend_uring._pin import BYTES_DATA_OFFSET, Pinned, bytes_address, path_bytes, pin_readable, pin_writable, span
 from eio_backend_uring._ring import FD_RESULT, Ring

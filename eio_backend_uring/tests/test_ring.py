@@ -21,13 +21,14 @@ if sys.platform != "linux":
     pytest.skip("io_uring is Linux-only", allow_module_level=True)
 assert sys.platform == "linux"  # tells pyright's per-platform pass the rest is Linux-only
 
-from eio_backend_uring import _abi as _ring
 from eio_backend_uring._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, IORING_TIMEOUT_ABS, RESOLVE_BENEATH, Completion
 from eio_backend_uring._codecs import Statx, encode_sockaddr
 from eio_backend_uring._pin import Pinned
 from eio_backend_uring._probe import unavailable_reason
 from ring_ops import FullRing as Ring
 from ring_ops import MsgHdr, SockAddrBuf, decode_sockaddr
+
+from eio_backend_uring import _abi as _ring
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 import eio
-import eio_main
+import pytest
 from eio.lowlevel import BackendInfo
 from eio_main._registry import Registry, discover
+
+import eio_main
 
 
 def _runner(name: str) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
@@ -61,8 +61,7 @@ def test_forced_backend_missing_names_what_is_installed(monkeypatch: pytest.Monk
         eio_main.choose(registry=reg)
     assert str(err.value) == (
         "eio backend 'trio' was asked for but is not installed (installed: mock); "
-        "eio-backend-trio is not released yet; "
-        + eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage]
+        "eio-backend-trio is not released yet; " + eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage]
     )
 
 
@@ -110,9 +109,7 @@ def test_hints_name_only_released_distributions() -> None:
     import tomllib
 
     root = pathlib.Path(__file__).resolve().parents[2]
-    members = {
-        tomllib.loads(p.read_text())["project"]["name"] for p in root.glob("*/pyproject.toml")
-    }
+    members = {tomllib.loads(p.read_text())["project"]["name"] for p in root.glob("*/pyproject.toml")}
     released = {b.distribution for b in eio_main.BACKENDS.values() if b.released}
     assert released <= members
     extras = tomllib.loads((root / "eio_main" / "pyproject.toml").read_text())["project"]["optional-dependencies"]
@@ -136,5 +133,8 @@ def test_a_backend_handing_an_incomplete_environment_is_caught() -> None:
         return env.backend_id
 
     info = eio_main.choose("partial", registry=reg)
-    with pytest.raises(eio_main.IncompleteEnvironment, match=r"^the 'partial' backend \(eio-backend-partial\) gave main an environment without stdin, stdout"):
+    with pytest.raises(
+        eio_main.IncompleteEnvironment,
+        match=r"^the 'partial' backend \(eio-backend-partial\) gave main an environment without stdin, stdout",
+    ):
         info.run(eio_main._checked(info, main))  # pyright: ignore[reportPrivateUsage] - what run does

@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import eio_main._registry
 import eio_mock.backend
+import pytest
 from eio.lowlevel import BackendInfo
 from eio_main._registry import Registry, discover
 

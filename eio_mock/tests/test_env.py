@@ -6,13 +6,13 @@ import signal
 import subprocess
 import sys
 
-import pytest
-
 import eio
 import eio.net
-import eio_mock
+import pytest
 from eio.net import LOOPBACK_V4, LOOPBACK_V6, Tcp
 from eio_mock.backend import MockEnv
+
+import eio_mock
 
 
 def test_every_stdenv_attribute_is_there() -> None:
@@ -273,7 +273,9 @@ def test_scripted_commands(capsys: pytest.CaptureFixture[str]) -> None:
         eio_mock.process.register(mgr, "false", exit_code=1, stderr=b"it failed\n")
         eio_mock.process.register(mgr, "upper", run=upper)
         await eio.process.run(mgr, ["echo", "hello"])  # to the env's stdout
-        eio.traceln(await eio.process.parse_out(mgr, eio.BufRead.take_all, ["/usr/bin/upper"], stdin=eio.flow.string_source(b"shout")))
+        eio.traceln(
+            await eio.process.parse_out(mgr, eio.BufRead.take_all, ["/usr/bin/upper"], stdin=eio.flow.string_source(b"shout"))
+        )
         try:
             await eio.process.run(mgr, ["false"])
         except eio.process.ChildError as ex:
@@ -315,7 +317,13 @@ def test_spawn_signal_and_switch_end() -> None:
             left = await eio.process.spawn(sw, env.process_mgr, ["sleep", "inf"])
         return [str(status), str(again), str(await left.await_()), str(p.pid), str(left.pid)]
 
-    assert eio_mock.backend.run_full(main) == ["Signaled (SIGTERM)", "Signaled (SIGTERM)", "Signaled (SIGKILL)", "1000", "1001"]
+    assert eio_mock.backend.run_full(main) == [
+        "Signaled (SIGTERM)",
+        "Signaled (SIGTERM)",
+        "Signaled (SIGKILL)",
+        "1000",
+        "1001",
+    ]
 
 
 def test_a_child_directory_must_be_reachable() -> None:

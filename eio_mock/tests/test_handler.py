@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import eio
 import pytest
 
-import eio
 import eio_mock
 from eio_mock import Await, Handler, NotConfigured, Raise, Return, Run, YieldThen
 

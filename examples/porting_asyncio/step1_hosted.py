@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import eio
+
 import eio_backend_asyncio
 from eio_backend_asyncio import run_asyncio
 

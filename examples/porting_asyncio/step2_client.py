@@ -12,6 +12,7 @@ import asyncio
 
 import eio
 import eio.net
+
 import eio_backend_asyncio
 from eio_backend_asyncio import run_asyncio
 

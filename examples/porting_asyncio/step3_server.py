@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import eio
 import eio.net
+
 import eio_backend_asyncio
 
 WORDS = ["hello", "from", "the", "client"]

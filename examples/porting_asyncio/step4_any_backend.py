@@ -8,8 +8,9 @@ somewhere keeps `eio_backend_asyncio.run` (or ``EIO_BACKEND=asyncio``).
 
 from __future__ import annotations
 
-import eio_main
 from step3_server import main
+
+import eio_main
 
 if __name__ == "__main__":
     eio_main.run(main)

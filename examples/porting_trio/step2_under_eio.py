@@ -2,9 +2,9 @@
 
 import functools
 
+import eio
 import trio
 
-import eio
 import eio_backend_trio
 
 WORDS = ["hello", "from", "trio"]

@@ -2,10 +2,10 @@
 
 import functools
 
-import trio
-
 import eio
 import eio.net
+import trio
+
 import eio_backend_trio
 
 WORDS = ["hello", "from", "trio"]

@@ -3,10 +3,10 @@
 import functools
 from collections.abc import Sequence
 
-import trio
-
 import eio
 import eio.net
+import trio
+
 import eio_backend_trio
 from eio_backend_trio import run_eio, run_trio
 

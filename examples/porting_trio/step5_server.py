@@ -2,6 +2,7 @@
 
 import eio
 import eio.net
+
 import eio_main
 
 WORDS = ["hello", "from", "trio"]

@@ -1,8 +1,9 @@
 """pyright must accept: the mock backend's environment is a complete `eio.Stdenv`, and eio_main runs Stdenv programs."""
 
 import eio
-import eio_main
 from eio_mock.backend import MockEnv
+
+import eio_main
 
 
 def as_stdenv(env: MockEnv) -> eio.Stdenv:

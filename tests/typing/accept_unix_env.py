@@ -1,8 +1,8 @@
 """pyright must accept: the shared Unix layer's environment is a complete `eio.Stdenv`."""
 
 import eio
-from eio.unix import UnixEnv, make_stdenv
 from eio.lowlevel import Loop
+from eio.unix import UnixEnv, make_stdenv
 
 
 def as_stdenv(env: UnixEnv) -> eio.Stdenv:

@@ -5,10 +5,7 @@ shared by every backend; all IO authority comes from the ``env`` given to
 ``main`` by a backend (see `eio_main`).
 """
 
-from . import buf_read, cancel, domain_manager, fiber, flow, lowlevel, time, trace
-from . import buf_write, fs, net, process
-from . import file
-from . import tls
+from . import buf_read, buf_write, cancel, domain_manager, fiber, file, flow, fs, lowlevel, net, process, time, tls, trace
 from ._core._cancel import Cancelled
 from ._core._condition import Condition
 from ._core._executor_pool import ExecutorPool
@@ -17,8 +14,8 @@ from ._core._lazy import Lazy
 from ._core._loop import Deadlock, NoLoopRunning
 from ._core._mutex import Mutex, MutexPoisoned
 from ._core._pool import Pool
-from ._core._rwlock import RwLock
 from ._core._promise import AlreadyResolved, Promise, Resolver
+from ._core._rwlock import RwLock
 from ._core._semaphore import Semaphore
 from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
@@ -27,8 +24,8 @@ from ._flow._errors import EndOfFile
 from ._io_errors import Io, ResourceClosed
 from .buf_read import BufRead
 from .buf_write import BufWrite
-from .path import Path
 from .domain_manager import DomainManager
+from .path import Path
 from .stdenv import Stdenv
 
 __all__ = [

@@ -77,7 +77,6 @@ class ResourceClosed(Io, ValueError):
     """
 
 
-
 # -- network -------------------------------------------------------------------
 
 
@@ -85,10 +84,8 @@ class NetError(Io):
     """A network error (Eio's ``Net.E``)."""
 
 
-
 class ConnectionReset(NetError, ConnectionResetError):
     """The peer reset the connection, or it was closed under us (ECONNRESET, EPIPE, ECONNABORTED)."""
-
 
 
 ConnectionFailureReason = Literal["refused", "timeout"]
@@ -137,10 +134,8 @@ class ConnectionRefused(ConnectionFailure, ConnectionRefusedError):
     """`ConnectionFailure` with reason ``"refused"``: nothing accepted the connection (ECONNREFUSED)."""
 
 
-
 class ConnectionTimeout(ConnectionFailure, TimeoutError):
     """`ConnectionFailure` with reason ``"timeout"``: connecting took too long (ETIMEDOUT, or a deadline)."""
-
 
 
 _FAILURE_REASONS: dict[type[ConnectionFailure], ConnectionFailureReason] = {
@@ -154,7 +149,6 @@ class AddressLookupFailed(NetError, _socket.gaierror):
 
     Also a `socket.gaierror`: ``errno`` is the ``EAI_*`` code.
     """
-
 
 
 class AddressInUse(NetError):
@@ -173,25 +167,20 @@ class FsError(Io):
     """A file-system error (Eio's ``Fs.E``)."""
 
 
-
 class NotFound(FsError, FileNotFoundError):
     """No such file or directory (ENOENT)."""
-
 
 
 class AlreadyExists(FsError, FileExistsError):
     """The file already exists (EEXIST)."""
 
 
-
 class PermissionDenied(FsError, PermissionError):
     """Not allowed: by the OS (EACCES, EPERM) or by the capability (a path outside the directory)."""
 
 
-
 class FileTooLarge(FsError):
     """The file would be larger than allowed (EFBIG)."""
-
 
 
 class NotNative(FsError):
@@ -199,7 +188,6 @@ class NotNative(FsError):
 
     ``NotNative(message)``.
     """
-
 
 
 # -- processes -------------------------------------------------------------------
@@ -211,7 +199,6 @@ class Exited:
 
     code: int
 
-
     def __str__(self) -> str:
         return f"Exited (code {self.code})"
 
@@ -221,7 +208,6 @@ class Signaled:
     """A child process was killed by signal number ``signal``."""
 
     signal: int
-
 
     def __str__(self) -> str:
         try:
@@ -239,10 +225,8 @@ class ProcessError(Io):
     """An error running a child process (Eio's ``Process.E``)."""
 
 
-
 class ExecutableNotFound(ProcessError, FileNotFoundError):
     """The program to run was not found. ``ExecutableNotFound(program)``; ``filename`` is ``program``."""
-
 
     def __init__(self, program: str) -> None:
         super().__init__(_errno.ENOENT, "Executable not found", program)

@@ -631,9 +631,7 @@ class WithFlow:
             raise
         return w
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         # Never swallows the body's error (returning None re-raises it).
         scope = self._scope
         w = self._writer

@@ -58,9 +58,7 @@ def _name_next_fiber(name: str | None) -> None:
         current_fiber().loop.next_fiber_name = str(name)
 
 
-def fork(
-    sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None
-) -> None:
+def fork(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None) -> None:
     """Run ``await fn(*args)`` in a new fiber owned by ``sw``.
 
     The new fiber runs at once, until it first suspends or ends; then the
@@ -80,9 +78,7 @@ def fork(
         check_async_fns((fn,), "eio.fiber.fork")  # misuse is reported even when fn is not run
 
 
-def fork_daemon(
-    sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None
-) -> None:
+def fork_daemon(sw: Switch, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts], name: str | None = None) -> None:
     """Like `fork`, but the fiber does not keep ``sw`` open.
 
     Once only daemon fibers remain in ``sw``, they are cancelled (that
@@ -486,7 +482,7 @@ async def filter(fn: Callable[[A], Awaitable[bool]], items: Iterable[A], max_fib
     # A None item can't be told from a dropped one, so filter by position.
     xs = builtins.list(items)
     flags = await map(fn, xs, max_fibers=max_fibers)
-    return [x for x, ok in zip(xs, flags) if ok]
+    return [x for x, ok in zip(xs, flags, strict=True) if ok]
 
 
 async def iter(fn: Callable[[A], Awaitable[object]], items: Iterable[A], max_fibers: int | None = None) -> None:  # noqa: A001
@@ -506,4 +502,3 @@ async def iter(fn: Callable[[A], Awaitable[object]], items: Iterable[A], max_fib
                 limiter.release()
             else:
                 fork(sw, _released, limiter, fn, x)
-

@@ -73,6 +73,7 @@ __all__ = [
     "write",
 ]
 
+
 async def copy(src: Source, dst: Sink) -> None:
     """Copy data from ``src`` to ``dst`` until the end of ``src``.
 
@@ -163,4 +164,3 @@ async def shutdown(flow: Shutdown, how: ShutdownCommand) -> None:
 async def close(flow: Closable) -> None:
     """Close ``flow`` now rather than when its switch ends."""
     await flow.close()
-

@@ -58,7 +58,10 @@ Deadlock
     no fiber is ready, no timer is pending, ``poller.busy()`` is False, no
     operation on another thread is counted in ``loop.pending_external``, and
     no other thread or signal handler could wake it. Work handed to another
-    thread must be counted there until its wake-up is queued.
+    thread must be counted there until its wake-up is queued. A loop with
+    only daemon threads left to wake it gives them `DAEMON_GRACE` seconds.
+    A host-driven loop applies the same rule with `idle_verdict` each time it
+    finds the loop idle, and `Loop.abandon_fibers` closes what is left.
 
 Debugging
     `fiber_tree` shows every switch and fiber and what each waits on;
@@ -91,13 +94,14 @@ from ._core._loop import (
     current_loop_or_none,
     describe_deadlock,
     fiber_tree,
+    idle_verdict,
     waiting_at,
     walk_fibers,
 )
-from ._core._tracing import Recorder, recording
 from ._core._readiness import ReadinessPoller, notify_closing, readiness_poller, wait_readable, wait_writable
 from ._core._threads import ThreadDomainManager, run_in_systhread
 from ._core._trace import trace_prefix
+from ._core._tracing import Recorder, recording
 from ._core._traps import coroutine_of, fork_raw, suspend, suspend_unchecked, wait, yield_
 from ._io_errors import add_context, from_oserror
 
@@ -128,6 +132,7 @@ __all__ = [
     "describe_deadlock",
     "fiber_tree",
     "fork_raw",
+    "idle_verdict",
     "from_oserror",
     "notify_closing",
     "readiness_poller",

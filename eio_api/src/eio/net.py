@@ -4,7 +4,6 @@ from __future__ import annotations
 
 # -- errors ----------------------------------------------------------------------
 # Every network error is an `eio.net.NetError` (an `eio.Io`); see eio/_io_errors.py.
-
 from ._io_errors import (
     AddressInUse,
     AddressLookupFailed,

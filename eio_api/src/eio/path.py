@@ -614,9 +614,7 @@ class Path:
         relative to, e.g. ``path.rename(env.cwd / "new")``.
         """
         if not isinstance(dst, Path):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
-            raise TypeError(
-                f"eio.Path.rename: dst must be an eio.Path (such as env.cwd / 'new'), got {type(dst).__name__}"
-            )
+            raise TypeError(f"eio.Path.rename: dst must be an eio.Path (such as env.cwd / 'new'), got {type(dst).__name__}")
         if type(dst) is not Path:
             # A subclass may override ``dir`` and ``path``: take them once, through the checks.
             dst = Path(dst.dir, dst.path)

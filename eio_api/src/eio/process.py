@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._core._switch import Switch
 from ._flow._escape import quote_string
-from ._io_errors import Io
+from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, Io, ProcessError, Signaled
 from .buf_read import Parser, parse_string
 from .flow import Sink, Source, buffer_sink
 
@@ -37,7 +37,6 @@ T = TypeVar("T")
 # -- errors and statuses -----------------------------------------------------------
 # Every process error is an `eio.process.ProcessError` (an `eio.Io`); see eio/_io_errors.py.
 
-from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, ProcessError, Signaled
 
 __all__ = ["ChildError", "ExecutableNotFound", "ExitStatus", "Exited", "ProcessError", "Signaled"]
 # -- end of errors and statuses -------------------------------------------------------
@@ -245,9 +244,7 @@ async def spawn(
     env, executable = _check_spawn_options(
         "eio.process.spawn", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
-    return await mgr.spawn(
-        sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
-    )
+    return await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
 
 
 def _default_is_success(code: int) -> bool:
@@ -294,9 +291,7 @@ async def run(
         "eio.process.run", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
     async with Switch.run(name="Process.run") as sw:
-        proc = await mgr.spawn(
-            sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
-        )
+        proc = await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
         err = _child_error(await proc.await_(), is_success)
         if err is not None:
             err.add_note(f"running command: {pp_args(checked)}")
@@ -328,7 +323,13 @@ async def parse_out(
     try:
         async with Switch.run(name="Process.parse_out") as sw:
             proc = await mgr.spawn(
-                sw, checked, stdin=stdin, stdout=buffer_sink(out), stderr=stderr, cwd=cwd, env=env,
+                sw,
+                checked,
+                stdin=stdin,
+                stdout=buffer_sink(out),
+                stderr=stderr,
+                cwd=cwd,
+                env=env,
                 executable=executable,
             )
             status = await proc.await_()

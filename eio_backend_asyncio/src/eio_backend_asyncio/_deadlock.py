@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import signal
-import threading
 from collections.abc import Callable
 from typing import cast
 
-from eio.lowlevel import Deadlock, InternalThread, describe_deadlock
+from eio.lowlevel import Deadlock, idle_verdict
 
 from ._host import AsyncioPoller
 
@@ -26,7 +24,7 @@ from ._host import AsyncioPoller
 class DeadlockWatch:
     """Watches one hosted loop on behalf of its main call; ``fail(Deadlock)`` ends that call."""
 
-    __slots__ = ("poller", "main_task", "fail", "_checking")
+    __slots__ = ("poller", "main_task", "fail", "_checking", "_idle_since", "_recheck")
 
     def __init__(
         self, poller: AsyncioPoller, main_task: asyncio.Task[object] | None, fail: Callable[[BaseException], None]
@@ -35,44 +33,50 @@ class DeadlockWatch:
         self.main_task = main_task
         self.fail = fail
         self._checking = False
+        self._idle_since = -1.0  # see eio.lowlevel.idle_verdict
+        self._recheck: asyncio.TimerHandle | None = None
 
     def idle(self) -> None:
-        """The hosted loop has nothing to do: check once asyncio's callbacks queued so far have run."""
+        """A step left the loop with nothing to do: check once asyncio's callbacks queued so far have run."""
+        self._idle_since = -1.0  # fibers ran since the last check
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
         if not self._checking:
             self._checking = True
             self.poller.aloop.call_soon(self._check)
 
     def _check(self) -> None:
         self._checking = False
+        self._recheck = None
         poller = self.poller
         loop = poller.loop
         if loop.next_timeout() is not None or poller.busy() or loop.pending_external:
+            self._idle_since = -1.0
             return
         if any(task is not self.main_task for task in asyncio.all_tasks(poller.aloop)):
+            # Another asyncio task may still wake a fiber: look again later.
+            self._idle_since = -1.0
+            self._recheck = poller.aloop.call_later(THREAD_RECHECK, self._check)
             return
-        if _others_may_wake():
+        self._idle_since, verdict = idle_verdict(loop, self._idle_since, _is_runners_sigint)
+        if not isinstance(verdict, Deadlock):
+            self._recheck = poller.aloop.call_later(verdict, self._check)
             return
-        error = Deadlock(describe_deadlock(loop))
         # The fibers can never run again: close their coroutines now (their
         # finally blocks run), as a self-driven loop does before raising.
-        loop._abandon_fibers()  # pyright: ignore[reportPrivateUsage]  # the loop's own clean-up; the contract has no public one
-        self.fail(error)
+        loop.abandon_fibers()
+        self.fail(verdict)
+
+    def stop(self) -> None:
+        """The main call ended: no more checks."""
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
 
 
-def _others_may_wake() -> bool:
-    """Whether another live thread of the program, or a Python signal handler, may still wake the loop."""
-    me = threading.current_thread()
-    if any(t is not me and not isinstance(t, InternalThread) and t.is_alive() for t in threading.enumerate()):
-        return True
-    if me is threading.main_thread():
-        for signum in signal.valid_signals():
-            try:
-                handler = signal.getsignal(signum)
-            except ValueError:
-                continue
-            if callable(handler) and handler is not signal.default_int_handler and not _is_runners_sigint(handler):
-                return True
-    return False
+# How often an idle loop looks again while an asyncio task or a thread may still wake it.
+THREAD_RECHECK = 0.1
 
 
 def _is_runners_sigint(handler: object) -> bool:

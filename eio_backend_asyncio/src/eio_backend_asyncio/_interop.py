@@ -132,16 +132,19 @@ async def run_eio_call(fn: Callable[..., Awaitable[T]], args: tuple[Any, ...], o
     call = _Call(aloop.create_future())
     cc = CancelContext(loop, loop.root_cc, protected=False, name="run_eio")
     fiber = loop.spawn(coro, call.on_exit, cc)
+    watch = None
     if owner:
         from ._deadlock import DeadlockWatch
 
-        poller.on_idle = DeadlockWatch(poller, asyncio.current_task(), call.fail).idle
+        watch = DeadlockWatch(poller, asyncio.current_task(), call.fail)
+        poller.on_idle = watch.idle
         loop.main_fiber = fiber
     poller.kick()
     try:
         await _wait_for_fiber(loop, cc, call)
     finally:
-        if owner:
+        if watch is not None:
+            watch.stop()
             poller.on_idle = None
             loop.main_fiber = None
     if call.error is not None:

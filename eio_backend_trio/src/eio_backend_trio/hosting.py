@@ -13,12 +13,11 @@ import contextvars
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
-import trio
-
 import eio
-from eio.lowlevel import CancelContext, Deadlock, Fiber, Loop, coroutine_of, current_loop_or_none, describe_deadlock, suspend
+import trio
+from eio.lowlevel import CancelContext, Deadlock, Fiber, Loop, coroutine_of, current_loop_or_none, idle_verdict, suspend
 
-from ._deadlock import close_fibers, others_may_wake
+from ._deadlock import is_trios_own
 from .readiness import TrioPoller, new_poller
 
 T = TypeVar("T")
@@ -49,13 +48,14 @@ def new_loop() -> TrioLoop:
 class Host:
     """One trio run's eio loop and the system task that drives it."""
 
-    __slots__ = ("loop", "main", "poller")
+    __slots__ = ("loop", "main", "poller", "_idle_since")
 
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
         self.poller = cast(TrioPoller, loop.poller)
         # The main fiber's outcome when eio owns the trio run (then a deadlock can be detected).
         self.main: _Outcome | None = None
+        self._idle_since = -1.0  # see eio.lowlevel.idle_verdict
 
     async def drive(self) -> None:
         """Step the loop, then wait through trio; forever (until the trio run ends and cancels it)."""
@@ -82,27 +82,31 @@ class Host:
                     await trio.lowlevel.checkpoint()
                 else:
                     if timeout is None and self.main is not None:
-                        self._check_deadlock()
+                        timeout = self._check_deadlock()
                     await poller.park(loop, timeout)
+                    if run_queue or loop.inbox:
+                        self._idle_since = -1.0
         finally:
             poller.close()
 
-    def _check_deadlock(self) -> None:
+    def _check_deadlock(self) -> float | None:
+        """The idle loop's verdict: how long to wait before checking again, or None (wait for IO or the end)."""
         loop = self.loop
         main = self.main
         if main is None or main.done.is_set() or self.poller.busy() or loop.pending_external or loop.inbox:
-            return
-        if others_may_wake():
-            return
-        # A loop waiting only on other threads re-checks on the next wake-up;
-        # here nothing at all can wake it: fail the main call instead of hanging.
-        error = Deadlock(describe_deadlock(loop))
-        # Closed inside a step, so that their clean-up (closing descriptors,
-        # release hooks) runs as on the loop's own turn.
-        loop.call_soon_threadsafe(lambda: close_fibers(loop))
+            self._idle_since = -1.0
+            return None
+        self._idle_since, verdict = idle_verdict(loop, self._idle_since, is_trios_own)
+        if not isinstance(verdict, Deadlock):
+            return verdict
+        # Nothing at all can wake the loop: fail the main call instead of
+        # hanging. The fibers are closed inside a step, so that their clean-up
+        # (closing descriptors, release hooks) runs as on the loop's own turn.
+        loop.call_soon_threadsafe(loop.abandon_fibers)
         loop.step()
-        main.error = error
+        main.error = verdict
         main.done.set()
+        return None
 
 
 _HOST: trio.lowlevel.RunVar[Host] = trio.lowlevel.RunVar("eio_backend_trio.host")
@@ -257,7 +261,8 @@ async def run_trio(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
 
         fiber.cancel_fn = cancel
         poller.calls += 1
-        trio.lowlevel.spawn_system_task(task, fiber, name=getattr(fn, "__qualname__", repr(fn)), context=contextvars.copy_context())
+        trio.lowlevel.spawn_system_task(
+            task, fiber, name=getattr(fn, "__qualname__", repr(fn)), context=contextvars.copy_context()
+        )
 
     return cast(T, await suspend(register))
-

@@ -31,7 +31,6 @@ from abc import ABC, abstractmethod
 from typing import Final
 
 import trio
-
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, wait
 
 _READ: Final = 1

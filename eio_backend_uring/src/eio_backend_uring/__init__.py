@@ -13,13 +13,11 @@ entry point group as ``uring``; it declares itself available only when
 
 from __future__ import annotations
 
-
-
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
-from ._plugin import unavailable_reason
 from ._errors import Deadlock
+from ._plugin import unavailable_reason
 
 __all__ = ["Deadlock", "UringUnavailable", "run", "run_plain", "unavailable_reason"]
 

@@ -41,9 +41,9 @@ from eio.fs import ClosableDir, Create, Dir
 from eio.lowlevel import run_in_systhread
 from eio.unix import Fd
 
-from ._fd import read_op, uring, write_op
 from ._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
 from ._codecs import Statx
+from ._fd import read_op, uring, write_op
 from ._ring import Ring
 from ._sched import check_cancelled
 
@@ -483,9 +483,7 @@ class UringDir:
             file.attach(sw)
         return file
 
-    async def open_out(
-        self, sw: eio.Switch | None, path: str, append: bool, create: Create, perm: int, /
-    ) -> UringFile:
+    async def open_out(self, sw: eio.Switch | None, path: str, append: bool, create: Create, perm: int, /) -> UringFile:
         """Open ``path`` for reading and writing, creating it as ``create`` says."""
         flags = os.O_RDWR | os.O_CLOEXEC | _CREATE_FLAGS[create]
         if append:

@@ -65,8 +65,8 @@ from ._abi import (
     CLOSE_USER_DATA,
     CQE,
     CQE_SIZE,
-    Completion,
     GETEVENTS_ARG,
+    IO_URING_OP_SUPPORTED,
     IORING_ASYNC_CANCEL_ANY,
     IORING_ASYNC_CANCEL_FD,
     IORING_CQE_F_MORE,
@@ -96,7 +96,6 @@ from ._abi import (
     IORING_SETUP_CQSIZE,
     IORING_SETUP_DEFER_TASKRUN,
     IOVEC,
-    IO_URING_OP_SUPPORTED,
     M32,
     MAX_RW,
     NR_IO_URING_ENTER,
@@ -107,18 +106,19 @@ from ._abi import (
     PROBE_HEADER,
     PROBE_OP,
     PROBE_OPS,
+    SQ_NEEDS_ENTER,
     SQE_SIZE,
     SQE_USER_DATA,
-    SQ_NEEDS_ENTER,
     STATX_BASIC_STATS,
     TIMESPEC,
     U32,
+    Completion,
     pack_sqe,
 )
-from ._syscalls import ARGSZ_EXT, ARGSZ_NONE, sys_enter, sys_register, sys_setup, syscall_error
-from ._pin import BYTES_DATA_OFFSET, Pinned, bytes_address, path_bytes, pin_readable, pin_writable, span
 from ._codecs import Statx
+from ._pin import BYTES_DATA_OFFSET, Pinned, bytes_address, path_bytes, pin_readable, pin_writable, span
 from ._probe import unavailable_reason
+from ._syscalls import ARGSZ_EXT, ARGSZ_NONE, sys_enter, sys_register, sys_setup, syscall_error
 
 __all__ = ["FD_RESULT", "Ring", "unavailable_reason"]  # unavailable_reason: its former home
 
@@ -452,9 +452,7 @@ class Ring:
         self._sq_tail = (tail + 1) & M32
         inflight[user_data] = anchor
 
-    def _prep_vectored(
-        self, user_data: int, opcode: int, fd: int, pins: list[tuple[int, int, object]], offset: int
-    ) -> None:
+    def _prep_vectored(self, user_data: int, opcode: int, fd: int, pins: list[tuple[int, int, object]], offset: int) -> None:
         """Queue READV/WRITEV over already pinned buffers: build and pin the iovec array."""
         if not pins:
             raise ValueError("at least one buffer is required")

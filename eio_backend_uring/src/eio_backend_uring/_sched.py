@@ -231,7 +231,6 @@ class Uring:
                 self.ring.prep_async_cancel(self._next_cancel, ud)
 
 
-
 def check_cancelled() -> None:
     """Raise `Cancelled` now if the current fiber's context is cancelled (before queuing an SQE)."""
     cc = current_fiber().cc

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pluggy
-from pluggy._hooks import HookimplOpts  # pluggy exports the type only from its private module
-
 from eio.lowlevel import BackendInfo, BackendRegistry
+from pluggy._hooks import HookimplOpts  # pluggy exports the type only from its private module
 
 PROJECT = "eio"
 HOOK = "eio_register_backends"

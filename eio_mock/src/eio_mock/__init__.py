@@ -1,10 +1,10 @@
 """Deterministic mock backend for eio: a whole standard environment in memory, and mock clocks, flows, network, domain manager."""
 
 from . import backend, clock, domain_manager, flow, fs, loopback, net, process, stdio
-from .stdio import output
 from ._action import Action, Await, Raise, Return, Run, YieldThen
 from ._handler import Handler, NotConfigured
 from ._poller import DeadlockDetected
+from .stdio import output
 
 __all__ = [
     "Action",

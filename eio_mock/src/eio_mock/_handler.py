@@ -77,4 +77,3 @@ class Handler(Generic[T]):
         if default is None:
             raise NotConfigured(f"{self.name}: no more results configured")
         return await default.run()
-

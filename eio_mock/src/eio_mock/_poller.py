@@ -7,7 +7,6 @@ import socket
 
 from eio.lowlevel import Deadlock, Loop
 
-
 DeadlockDetected = Deadlock
 """The mock backend's name for `eio.Deadlock` (the same class)."""
 

@@ -21,7 +21,7 @@ from eio.lowlevel import Loop, coroutine_of
 from ._poller import DeadlockDetected, MockPoller
 from .clock import MockClock
 from .domain_manager import MockDomainManager
-from .fs import MemFs, MemDir, cwd_dir, fs_dir
+from .fs import MemDir, MemFs, cwd_dir, fs_dir
 from .loopback import LoopbackNetwork
 from .process import MockProcessManager
 from .stdio import InputSource, OutputSink, SeededRandom

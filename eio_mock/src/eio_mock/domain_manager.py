@@ -18,7 +18,6 @@ from typing import TypeVar
 
 from eio.lowlevel import ThreadDomainManager, coroutine_of, trace_prefix
 
-
 __all__ = ["MockDomainManager", "ThreadDomainManager", "create", "domain_id", "run", "threads", "with_domain_tracing"]
 
 T = TypeVar("T")

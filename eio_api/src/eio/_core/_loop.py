@@ -369,7 +369,7 @@ class Loop:
             except KeyboardInterrupt:
                 self._unwind_after_interrupt()
         except BaseException:
-            self._abandon_fibers()
+            self.abandon_fibers()
             raise
         finally:
             loop_state.loop = None
@@ -397,7 +397,7 @@ class Loop:
             self.root_cc.cancel(KeyboardInterrupt())
             self._run()
         except BaseException:
-            self._abandon_fibers()
+            self.abandon_fibers()
             raise KeyboardInterrupt() from None
 
     def step(self) -> None:
@@ -518,16 +518,10 @@ class Loop:
             steps_since_poll = 0
             timeout = self._timer_wait()
             if timeout is None and not poller.busy() and not self.pending_external:
-                waker = _possible_waker()
-                if waker is None:
-                    raise Deadlock(describe_deadlock(self))
-                if waker == "daemon":
-                    now = _monotonic()
-                    if idle_since < 0.0:
-                        idle_since = now
-                    elif now - idle_since > DAEMON_GRACE:
-                        raise Deadlock(describe_deadlock(self, daemon_threads=True))
-                timeout = THREAD_RECHECK
+                idle_since, verdict = idle_verdict(self, idle_since)
+                if isinstance(verdict, Deadlock):
+                    raise verdict
+                timeout = verdict
             else:
                 idle_since = -1.0
             poller.poll(self, timeout)
@@ -538,7 +532,7 @@ class Loop:
             if self.timers:
                 self._fire_timers()
 
-    def _abandon_fibers(self) -> None:
+    def abandon_fibers(self) -> None:
         """Close the coroutines of fibers that can never run again, deepest contexts first.
 
         Closing throws GeneratorExit into each coroutine so that its ``finally``
@@ -602,7 +596,39 @@ class InternalThread(threading.Thread):
     """
 
 
-def _possible_waker() -> str | None:
+def _wakes_nothing(handler: object) -> bool:
+    return False
+
+
+def idle_verdict(
+    loop: Loop, idle_since: float, wakes_no_fiber: Callable[[object], bool] = _wakes_nothing
+) -> tuple[float, Deadlock | float]:
+    """Deadlock detection for a loop found idle: no fiber ready, no timer, nothing busy or pending.
+
+    ``idle_since`` is what the previous call returned while the loop stayed
+    idle (-1.0 the first time, or after any fiber ran). Returns the new
+    ``idle_since`` and either the `Deadlock` to raise (nothing outside the
+    loop can wake it: no other thread, no Python signal handler) or how many
+    seconds to wait before asking again (a thread may still wake it; one
+    left only with daemon threads fails after `DAEMON_GRACE` seconds).
+    ``wakes_no_fiber(handler)`` tells signal handlers of the host (trio's
+    or asyncio's Ctrl-C) apart from the program's own. Every loop uses this
+    one rule, self-driven or hosted.
+    """
+    waker = _possible_waker(wakes_no_fiber)
+    if waker is None:
+        return -1.0, Deadlock(describe_deadlock(loop))
+    if waker == "daemon":
+        now = _monotonic()
+        if idle_since < 0.0:
+            return now, THREAD_RECHECK
+        if now - idle_since > DAEMON_GRACE:
+            return -1.0, Deadlock(describe_deadlock(loop, daemon_threads=True))
+        return idle_since, THREAD_RECHECK
+    return -1.0, THREAD_RECHECK
+
+
+def _possible_waker(wakes_no_fiber: Callable[[object], bool] = _wakes_nothing) -> str | None:
     """What outside the loop may still wake it: "thread" (a non-daemon thread or a signal handler), "daemon", or None."""
     me = threading.current_thread()
     daemons = False
@@ -622,6 +648,7 @@ def _possible_waker() -> str | None:
                 callable(handler)
                 and handler is not signal.default_int_handler
                 and not getattr(handler, "eio_wakes_no_fiber", False)
+                and not wakes_no_fiber(handler)
             ):
                 return "thread"
     return "daemon" if daemons else None

@@ -189,9 +189,7 @@ class UseRO:
     async def __aenter__(self) -> None:
         await self._mutex.lock()
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._mutex.unlock()
 
 
@@ -212,9 +210,7 @@ class UseRW:
             scope.__enter__()
             self._scope = scope
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         scope = self._scope
         if scope is not None:
             self._scope = None

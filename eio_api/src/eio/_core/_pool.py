@@ -204,9 +204,7 @@ class _Use(Generic[T]):
         self._slot = slot
         return value
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         pool = self._pool
         slot = self._slot
         if slot is not None:

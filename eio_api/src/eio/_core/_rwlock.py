@@ -148,9 +148,7 @@ class RwLockRead:
     async def __aenter__(self) -> None:
         await self._rw._acquire(_READ)  # pyright: ignore[reportPrivateUsage] - the lock's own helper
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._rw._release(_READ)  # pyright: ignore[reportPrivateUsage] - the lock's own helper
 
 
@@ -165,7 +163,5 @@ class RwLockWrite:
     async def __aenter__(self) -> None:
         await self._rw._acquire(_WRITE)  # pyright: ignore[reportPrivateUsage] - the lock's own helper
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._rw._release(_WRITE)  # pyright: ignore[reportPrivateUsage] - the lock's own helper

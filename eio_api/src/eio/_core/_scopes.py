@@ -35,9 +35,7 @@ class _Scope:
         self._cc = cc
         return cc
 
-    def __exit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         fiber, parent, cc = self._fiber, self._parent, self._cc
         assert fiber is not None and parent is not None and cc is not None
         fiber.move_to(parent)

@@ -81,9 +81,7 @@ class Semaphore:
     async def __aenter__(self) -> None:
         await self.acquire()
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
 
     def _cancel_waiter(self, fiber: Fiber) -> CancelFn:

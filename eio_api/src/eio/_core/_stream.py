@@ -342,7 +342,6 @@ class Stream(Generic[T]):
         return cancel
 
 
-
 class _Selector:
     """One fiber waiting in `Stream.select`: it may be claimed (by a stream or by cancellation) once only."""
 

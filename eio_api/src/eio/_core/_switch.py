@@ -302,9 +302,7 @@ class SwitchScope:
         self._parent_cc = parent
         return sw
 
-    async def __aexit__(
-        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         # Never swallows the body's error: returning (None) re-raises it as
         # itself, with its traceback intact, when it is the only error.
         sw = self._switch
@@ -336,4 +334,3 @@ class SwitchScope:
         if error is exc:
             return
         raise error
-

@@ -266,7 +266,9 @@ class LoopTracer:
 
     def traceln(self, text: str) -> None:
         """A trace line written by the running fiber."""
-        self._add({"ph": "i", "s": "t", "name": text, "cat": "traceln", "tid": self.fiber_id(self.loop.current), "ts": self._now()})
+        self._add(
+            {"ph": "i", "s": "t", "name": text, "cat": "traceln", "tid": self.fiber_id(self.loop.current), "ts": self._now()}
+        )
 
     def cancelled(self, name: str, reason: BaseException) -> None:
         """A cancellation context was cancelled."""

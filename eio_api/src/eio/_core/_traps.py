@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from ._cancel import ON, CancelContext
 from ._fiber import ExitFn, Fiber
-from ._loop import SUSPEND, NoLoopRunning, loop_state, current_fiber, current_loop
+from ._loop import SUSPEND, NoLoopRunning, current_fiber, current_loop, loop_state
 
 __all__ = [
     "SUSPEND",

@@ -78,9 +78,7 @@ async def single_write(dst: Sink, bufs: Sequence[bytes | memoryview]) -> int:
 
 def bad_write(dst: object, wrote: object, size: int) -> RuntimeError:
     """The error for a provider whose ``single_write`` broke its contract."""
-    return RuntimeError(
-        f"{type(dst).__name__}.single_write returned {wrote!r} for {size} bytes (it must return 1..{size})"
-    )
+    return RuntimeError(f"{type(dst).__name__}.single_write returned {wrote!r} for {size} bytes (it must return 1..{size})")
 
 
 def _flat(b: bytes | bytearray | memoryview) -> bytes | memoryview:

@@ -61,9 +61,7 @@ def _ip(value: object, who: str) -> IpAddr:
             return ip_address(str.__str__(value))
         except ValueError:
             raise ValueError(f"{who}: {value!r} is not an IPv4 or IPv6 address") from None
-    raise TypeError(
-        f"{who}: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not {type(value).__name__}"
-    )
+    raise TypeError(f"{who}: the IP address must be an ipaddress.IPv4Address, IPv6Address or str, not {type(value).__name__}")
 
 
 def _port(value: object, who: str) -> int:

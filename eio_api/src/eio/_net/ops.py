@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar, overload
 
 from .. import fiber
+from .._core._clocks import sleep_until_monotonic
 from .._core._promise import Promise
 from .._core._semaphore import Semaphore
-from .._core._clocks import sleep_until_monotonic
 from .._core._switch import Switch
 from .._flow._ops import as_byte_view
 from .._io_errors import AddressLookupFailed, ConnectionFailure, Io, from_oserror
@@ -602,9 +602,7 @@ async def _getaddrinfo_filtered(net: Network, host: str, service: str, keep: Cal
     return out
 
 
-async def _getaddrinfo_ctx(
-    net: Network, host: str, service: str, keep: Callable[[Sockaddr], A | None], who: str
-) -> list[A]:
+async def _getaddrinfo_ctx(net: Network, host: str, service: str, keep: Callable[[Sockaddr], A | None], who: str) -> list[A]:
     service = _check_service(service, who)
     try:
         host = _check_host(host, who)
@@ -644,4 +642,3 @@ async def getnameinfo(net: Network, addr: Sockaddr) -> tuple[str, str]:
     if not isinstance(addr, (Tcp, Udp, Unix)):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
         raise TypeError(f"eio.net.getnameinfo: addr must be an eio.net.Tcp, Udp or Unix address, got {type(addr).__name__}")
     return await net.getnameinfo(addr)
-

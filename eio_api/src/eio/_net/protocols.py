@@ -63,9 +63,7 @@ class Network(Protocol):
         """A new socket connected to ``addr``, closed when ``sw`` finishes."""
         ...
 
-    async def datagram_socket(
-        self, sw: Switch, addr: DatagramBind, reuse_addr: bool, reuse_port: bool, /
-    ) -> DatagramSocket:
+    async def datagram_socket(self, sw: Switch, addr: DatagramBind, reuse_addr: bool, reuse_port: bool, /) -> DatagramSocket:
         """A new datagram socket bound to ``addr`` (or to a port the OS picks), closed when ``sw`` finishes."""
         ...
 

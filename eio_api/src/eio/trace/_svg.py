@@ -13,7 +13,14 @@ ROW_HEIGHT = 34
 LABEL_WIDTH = 220
 PLOT_WIDTH = 900
 TOP = 30
-COLOURS = {"run": "#3b7dd8", "alive": "#9aa4b1", "text": "#1d2733", "wake": "#d0822b", "failed": "#c62828", "cancelled": "#8e44ad"}
+COLOURS = {
+    "run": "#3b7dd8",
+    "alive": "#9aa4b1",
+    "text": "#1d2733",
+    "wake": "#d0822b",
+    "failed": "#c62828",
+    "cancelled": "#8e44ad",
+}
 
 
 @dataclass
@@ -106,7 +113,7 @@ def render_svg(trace_json: str) -> str:
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" "
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
         f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{COLOURS["wake"]}"/></marker></defs>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
         f'<text x="{LABEL_WIDTH}" y="16" fill="{COLOURS["text"]}">time →  (bars: running; line: waiting; arrows: wake-ups)</text>',

@@ -111,7 +111,7 @@ class FdFlow:
                             await holder.wait_readable("read")
                         data = os.read(fd, size)
                     else:
-                        data = await run_in_systhread(lambda: os.read(fd, size))
+                        data = await run_in_systhread(lambda size=size: os.read(fd, size))
                     break
                 except BlockingIOError:
                     await holder.wait_readable("read")

@@ -399,7 +399,6 @@ class UnixDir:
         holder = self._fd
         holder.use()
         try:
-
             old_fd, old_leaf, owned = await self._run(old_path, old_side)
             try:
                 await into(old_fd, old_leaf)

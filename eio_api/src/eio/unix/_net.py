@@ -57,6 +57,8 @@ from ._fd import Fd
 __all__ = ["UnixDatagramSocket", "UnixListeningSocket", "UnixNetwork", "UnixSocket", "UnixStreamSocket"]
 
 NOSIGNAL: Final = getattr(socket, "MSG_NOSIGNAL", 0)  # elsewhere Python ignores SIGPIPE anyway
+
+
 # A sendmsg takes at most IOV_MAX buffers; the rest go in the next write.
 def _iov_max() -> int:
     if sys.platform != "win32" and "SC_IOV_MAX" in os.sysconf_names:
@@ -494,9 +496,7 @@ class UnixNetwork:
             raise
         return flow
 
-    async def datagram_socket(
-        self, sw: Switch, addr: DatagramBind, reuse_addr: bool, reuse_port: bool, /
-    ) -> DatagramSocket:
+    async def datagram_socket(self, sw: Switch, addr: DatagramBind, reuse_addr: bool, reuse_port: bool, /) -> DatagramSocket:
         """A datagram socket bound to ``addr``, or unbound for ``"udpv4"`` / ``"udpv6"``."""
         sw.check()
         if isinstance(addr, str):

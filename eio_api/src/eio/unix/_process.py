@@ -171,7 +171,8 @@ class UnixProcess:
             try:
                 _pid, status = os.waitpid(pid, 0)
             except OSError as ex:
-                outcome: Callable[[], None] = lambda: resolver.resolve_error(ex)  # noqa: E731
+                error = ex
+                outcome: Callable[[], None] = lambda: resolver.resolve_error(error)  # noqa: E731
             else:
                 outcome = lambda: resolver.resolve(status)  # noqa: E731
 

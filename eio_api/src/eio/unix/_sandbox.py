@@ -30,9 +30,7 @@ _O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _O_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 # A descriptor naming a directory, only to walk from: O_PATH needs no read permission (Linux).
-DIR_FLAGS: Final = (
-    (os.O_PATH if sys.platform == "linux" else os.O_RDONLY) | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
-)
+DIR_FLAGS: Final = (os.O_PATH if sys.platform == "linux" else os.O_RDONLY) | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
 
 
 def escape_error(path: str) -> PermissionDenied:
