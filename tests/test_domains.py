@@ -338,3 +338,23 @@ def test_a_mutex_is_shared_between_domains() -> None:
         return counter[0]
 
     assert eio_main.run(main, backend=_backend) == 800
+
+
+def test_a_fork_seq_is_consumed_from_another_domain(trace: Trace) -> None:
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+
+            async def producer(put: eio.fiber.Put[int]) -> None:
+                for i in (1, 2, 3):
+                    await put(i * 10)
+
+            seq = eio.fiber.fork_seq(sw, producer)
+
+            async def consume() -> list[int]:
+                return [x async for x in seq]
+
+            got = await eio.domain_manager.run(env.domain_mgr, consume)
+            eio.traceln(f"consumed in another domain: {got}")
+
+    eio_main.run(main, backend=_backend)
+    assert trace.lines() == ["consumed in another domain: [10, 20, 30]"]

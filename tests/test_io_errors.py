@@ -1,6 +1,6 @@
 """The IO error hierarchy: `eio.Io` and the errors of `eio.net`, `eio.fs` and `eio.process`.
 
-Covers API.md "Errors", the IO-error parts of Eio's tests/exn.md (context,
+Covers the error hierarchy, the IO-error parts of Eio's tests/exn.md (context,
 combining IO errors) and the README's "Error Handling" section: matching a
 whole class of errors with one ``except``, and context added step by step.
 """

@@ -9,7 +9,7 @@ import eio
 
 
 class Zero:
-    """A source with nothing but ``single_read`` (API.md, "Provider interfaces")."""
+    """A source with nothing but ``single_read`` (a user-written provider)."""
 
     async def single_read(self, buf: memoryview, /) -> int:
         buf[:] = bytes(len(buf))

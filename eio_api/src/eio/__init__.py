@@ -1,7 +1,6 @@
 """Eio for Python: structured concurrency and capability-passing IO.
 
-The public API is pinned in API.md. Fibers run on a deterministic scheduler
-shared by every backend; all IO authority comes from the ``env`` given to
+Fibers run on a deterministic scheduler shared by every backend; all IO authority comes from the ``env`` given to
 ``main`` by a backend (see `eio_main`).
 """
 
@@ -19,7 +18,7 @@ from ._core._rwlock import RwLock
 from ._core._semaphore import Semaphore
 from ._core._stream import Stream, StreamClosed
 from ._core._switch import ReleaseHook, Switch, SwitchFinished
-from ._core._trace import traceln
+from ._core._trace import traceln, with_trace_prefix, with_traceln
 from ._flow._errors import EndOfFile
 from ._io_errors import Io, ResourceClosed
 from .buf_read import BufRead
@@ -73,4 +72,6 @@ __all__ = [
     "tls",
     "trace",
     "traceln",
+    "with_trace_prefix",
+    "with_traceln",
 ]

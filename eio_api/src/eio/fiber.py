@@ -2,13 +2,13 @@
 
 Scheduling is deterministic: a forked fiber runs at once until it first
 suspends, then the forking fiber continues; woken fibers join the back of
-the run queue. See DESIGN.md, "The scheduling contract".
+the run queue.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Generic, TypeVar, TypeVarTuple, Unpack, cast
 
 from ._core._cancel import ON, CancelContext, Cancelled
@@ -33,6 +33,9 @@ __all__ = [
     "fork",
     "fork_daemon",
     "fork_promise",
+    "fork_seq",
+    "Put",
+    "SeqAbandoned",
     "is_cancelled",
     "iter",
     "map",
@@ -502,3 +505,124 @@ async def iter(fn: Callable[[A], Awaitable[object]], items: Iterable[A], max_fib
                 limiter.release()
             else:
                 fork(sw, _released, limiter, fn, x)
+
+
+# -- a producer fiber consumed as an async iterator (Eio's fork_seq) ---------------
+
+
+Put = Callable[[T], Awaitable[None]]
+"""The ``put`` function a `fork_seq` producer is given: ``await put(item)``."""
+
+
+class SeqAbandoned(Exception):
+    """The reason a `fork_seq` producer is cancelled: a request for its next item was cancelled."""
+
+
+_END: Any = object()  # the reply that ends the sequence
+
+
+class _ForkedSeq(AsyncIterator[T]):
+    """The consumer's side of `fork_seq`: each ``__anext__`` runs the producer up to its next ``put``."""
+
+    __slots__ = ("_demand", "_reply", "_state")
+
+    def __init__(self) -> None:
+        self._demand: Resolver[None] | None = None  # resolved to let the parked producer go on
+        self._reply: Resolver[T] | None = None  # the pending request's answer
+        self._state = "ready"  # "ready", "waiting" (a request is pending), "ended", "abandoned"
+
+    def __aiter__(self) -> _ForkedSeq[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        state = self._state
+        if state == "ended":
+            raise StopAsyncIteration
+        if state == "waiting":
+            raise RuntimeError("eio.fiber.fork_seq: the next item was requested while another request is pending")
+        if state == "abandoned":
+            raise RuntimeError("eio.fiber.fork_seq: the sequence was abandoned when a request for it was cancelled")
+        p: Promise[T] = Promise()
+        self._reply = Resolver(p)
+        self._state = "waiting"
+        demand = self._demand
+        assert demand is not None
+        self._demand = None
+        demand.resolve(None)
+        try:
+            item = await p
+        except Cancelled:
+            if not p.is_resolved():
+                # Nothing was taken: the producer learns it at its next put.
+                self._reply = None
+                self._state = "abandoned"
+            raise
+        except BaseException:
+            self._state = "ended"  # the producer failed: its error is ours
+            raise
+        if item is _END:
+            self._state = "ended"
+            raise StopAsyncIteration
+        self._state = "ready"
+        return item
+
+    async def _park(self) -> None:
+        """Wait (in the producer) until the consumer asks for an item."""
+        p: Promise[None] = Promise()
+        self._demand = Resolver(p)
+        await p
+
+    async def _put(self, item: T) -> None:
+        reply = self._reply
+        if reply is None:
+            if self._state == "abandoned":
+                raise Cancelled(SeqAbandoned("the consumer's request for this item was cancelled"))
+            raise RuntimeError("eio.fiber.fork_seq: put called outside the producer's turn (from another fiber?)")
+        self._reply = None
+        reply.resolve(item)
+        await self._park()
+
+    async def _produce(self, fn: Callable[[Put[T]], Awaitable[object]]) -> None:
+        await self._park()
+        try:
+            await fn(self._put)
+        except Cancelled as ex:
+            if isinstance(ex.reason, SeqAbandoned):
+                return  # the consumer stopped asking: not an error of the switch
+            raise
+        except BaseException as ex:
+            reply = self._reply
+            if reply is None:
+                raise  # no request to answer (it was cancelled): the switch gets it
+            self._reply = None
+            reply.resolve_error(ex)
+            return
+        reply = self._reply
+        if reply is not None:
+            self._reply = None
+            reply.resolve(_END)
+
+
+def fork_seq(sw: Switch, fn: Callable[[Put[T]], Awaitable[object]], name: str | None = None) -> AsyncIterator[T]:
+    """A producer fiber consumed as an async iterator (Eio's ``Fiber.fork_seq``).
+
+    ``fn(put)`` runs in a new daemon fiber of ``sw``, but only when the first
+    item is requested; ``await put(x)`` hands ``x`` to the consumer and parks
+    the producer until the next request, so it never runs ahead. When ``fn``
+    returns, the iteration ends; if it raises, the consumer's request raises
+    the error (the switch does not see it).
+
+    Cancellation: if the consumer's request is cancelled before an item
+    arrived, no item is lost; the producer is cancelled (with
+    `SeqAbandoned` as the reason) when it next calls ``put``, and the
+    sequence is over. An item handed over in the same turn as the
+    cancellation is delivered, not dropped. A consumer that stops iterating
+    leaves the producer parked until ``sw`` has only daemon fibers left, when
+    it is cancelled like any daemon. One request at a time: asking for the
+    next item while a request is pending is a `RuntimeError`. The items may be
+    consumed from another domain; ``fn`` runs in the domain of ``sw``.
+    ``name`` labels the producer in a recorded run.
+    """
+    seq: _ForkedSeq[T] = _ForkedSeq()
+    fork_daemon(sw, seq._produce, fn, name=name)  # pyright: ignore[reportPrivateUsage] - the producer's side of the same object
+    return seq
