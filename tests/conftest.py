@@ -37,6 +37,18 @@ OS_BACKENDS: dict[str, Callable[[Callable[[Any], Awaitable[Any]]], Any]] = {
 }
 
 
+def _start_libuv_once() -> None:
+    """libuv opens a process-wide signal pipe with its first loop and keeps it: open it now, before any fd count."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    uvloop.new_event_loop().close()
+
+
+_start_libuv_once()
+
+
 @pytest.fixture(params=[name for name, _ in BACKENDS])
 def backend_name(request: pytest.FixtureRequest) -> str:
     """The name of the backend under test."""

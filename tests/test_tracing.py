@@ -236,6 +236,9 @@ def test_the_fiber_tree_shows_switches_and_waits(run: Runner) -> None:
     line, *lines = run(main).splitlines()
     prefix = "fiber test_the_fiber_tree_shows_switches_and_waits.<locals>.main.<locals>"
     assert lines[0].startswith("loop ")
+    if lines[2] == "    run_eio":
+        # A hosted loop (trio, asyncio) runs the main fiber in a context of the call that started it.
+        lines = [lines[0], lines[1], *(x[2:] for x in lines[3:])]
     assert lines[1:4] == ["  root", "    workers", "      main fiber: running (it started a fiber that is running now)"]
     assert lines[4].startswith(f"      {prefix}.waiter: waiting in Promise.__await__ at ")
     assert lines[4].endswith(f"test_tracing.py:{line} ({prefix[6:]}.waiter)")

@@ -39,10 +39,10 @@ from .. import flow as _flow
 from .._core._cancel import Cancelled
 from .._core._loop import InternalThread, current_loop
 from .._core._promise import Promise, Resolver
-from .._core._readiness import wait_readable
+from .._core._readiness import notify_closing, wait_readable
 from .._core._scopes import protect
 from .._core._switch import Switch
-from .._io_errors import ExecutableNotFound, Exited, ExitStatus, Io, NotNative, Signaled, from_oserror
+from .._io_errors import ExecutableNotFound, Exited, ExitStatus, Io, NotNative, ResourceClosed, Signaled, from_oserror
 from ..fiber import fork, fork_daemon
 from ..file import Ro
 from ..path import Path
@@ -138,6 +138,8 @@ class UnixProcess:
             self._finish(None, from_oserror(ex, f"waiting for process {self.pid}"))
             return
         finally:
+            # The contract: a poller may still hold the descriptor (a registration kept for reuse).
+            notify_closing(fd, ResourceClosed(f"the pidfd of process {self.pid} was closed"))
             os.close(fd)
         assert res is not None  # without WNOHANG, waitid returns a result or raises
         if res.si_code == os.CLD_EXITED:
