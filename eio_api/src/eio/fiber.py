@@ -519,17 +519,25 @@ class SeqAbandoned(Exception):
 
 
 _END: Any = object()  # the reply that ends the sequence
+_WITHDRAWN: Any = object()  # the reply a cancelled request claims, so that no item can arrive after it
 
 
 class _ForkedSeq(AsyncIterator[T]):
-    """The consumer's side of `fork_seq`: each ``__anext__`` runs the producer up to its next ``put``."""
+    """The consumer's side of `fork_seq`: each ``__anext__`` runs the producer up to its next ``put``.
+
+    The consumer and the producer may be in different domains: each reply is
+    a promise that exactly one side settles (`Resolver.try_resolve`), the
+    producer with an item, the end or its error, or a cancelled consumer with
+    `_WITHDRAWN`; and the producer sets up its next wait before it hands an
+    item over.
+    """
 
     __slots__ = ("_demand", "_reply", "_state")
 
     def __init__(self) -> None:
         self._demand: Resolver[None] | None = None  # resolved to let the parked producer go on
         self._reply: Resolver[T] | None = None  # the pending request's answer
-        self._state = "ready"  # "ready", "waiting" (a request is pending), "ended", "abandoned"
+        self._state = "ready"  # the consumer's view: "ready", "waiting", "ended", "abandoned"
 
     def __aiter__(self) -> _ForkedSeq[T]:
         return self
@@ -543,19 +551,23 @@ class _ForkedSeq(AsyncIterator[T]):
         if state == "abandoned":
             raise RuntimeError("eio.fiber.fork_seq: the sequence was abandoned when a request for it was cancelled")
         p: Promise[T] = Promise()
-        self._reply = Resolver(p)
+        reply = self._reply = Resolver(p)
         self._state = "waiting"
         demand = self._demand
-        assert demand is not None
+        assert demand is not None  # the producer parks before it answers a request
         self._demand = None
         demand.resolve(None)
         try:
-            item = await p
+            try:
+                item = await p
+            except Cancelled:
+                if reply.try_resolve(_WITHDRAWN):
+                    self._state = "abandoned"  # nothing was taken: the producer learns it at its next put
+                    raise
+                # The producer answered in the same moment: its answer wins (the
+                # cancellation is seen at this fiber's next wait).
+                item = await p
         except Cancelled:
-            if not p.is_resolved():
-                # Nothing was taken: the producer learns it at its next put.
-                self._reply = None
-                self._state = "abandoned"
             raise
         except BaseException:
             self._state = "ended"  # the producer failed: its error is ours
@@ -566,24 +578,25 @@ class _ForkedSeq(AsyncIterator[T]):
         self._state = "ready"
         return item
 
-    async def _park(self) -> None:
-        """Wait (in the producer) until the consumer asks for an item."""
+    def _expect_request(self) -> Promise[None]:
+        """The producer's next wait, set up before it answers (the consumer may ask at once, from another domain)."""
         p: Promise[None] = Promise()
         self._demand = Resolver(p)
-        await p
+        return p
 
     async def _put(self, item: T) -> None:
         reply = self._reply
         if reply is None:
-            if self._state == "abandoned":
-                raise Cancelled(SeqAbandoned("the consumer's request for this item was cancelled"))
             raise RuntimeError("eio.fiber.fork_seq: put called outside the producer's turn (from another fiber?)")
         self._reply = None
-        reply.resolve(item)
-        await self._park()
+        next_request = self._expect_request()
+        if not reply.try_resolve(item):
+            self._demand = None
+            raise Cancelled(SeqAbandoned("the consumer's request for this item was cancelled"))
+        await next_request
 
     async def _produce(self, fn: Callable[[Put[T]], Awaitable[object]]) -> None:
-        await self._park()
+        await self._expect_request()
         try:
             await fn(self._put)
         except Cancelled as ex:
@@ -592,15 +605,14 @@ class _ForkedSeq(AsyncIterator[T]):
             raise
         except BaseException as ex:
             reply = self._reply
-            if reply is None:
-                raise  # no request to answer (it was cancelled): the switch gets it
             self._reply = None
-            reply.resolve_error(ex)
+            if reply is None or not reply.try_resolve_error(ex):
+                raise  # no request to answer (it was withdrawn): the switch gets it
             return
         reply = self._reply
         if reply is not None:
             self._reply = None
-            reply.resolve(_END)
+            reply.try_resolve(_END)
 
 
 def fork_seq(sw: Switch, fn: Callable[[Put[T]], Awaitable[object]], name: str | None = None) -> AsyncIterator[T]:
