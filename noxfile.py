@@ -22,7 +22,14 @@ MEMBERS = {
 }
 
 
-PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src", "eio_backend_trio/src", "tests/backend_selectors/src"]
+PORTABLE_SOURCES = [
+    "eio_api/src",
+    "eio_mock/src",
+    "eio_main/src",
+    "eio_backend_trio/src",
+    "eio_backend_asyncio/src",
+    "tests/backend_selectors/src",
+]
 
 
 @nox.session(python=False)
@@ -37,6 +44,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("uv", "run", "pyright")
     # The portable members only: the io_uring backend and the OS tests are Linux code.
     session.run("uv", "run", "pyright", "--pythonplatform", "Windows", *PORTABLE_SOURCES)
+    session.run("uv", "run", "pyright", "--pythonplatform", "Darwin", *PORTABLE_SOURCES)
     session.run("uv", "run", "pyright", "--verifytypes", "eio", "--ignoreexternal")
 
 

@@ -3,8 +3,9 @@
 Run it with ``python examples/echo_server.py [PORT]``. The first line it
 prints on stdout is the port it listens on (useful with port 0, the default,
 which lets the OS pick one). Connections are accepted by two domains: the main
-one and one more (``additional_domains``), each with its own io_uring ring,
-sharing the listening socket.
+one and one more (``additional_domains``), each with its own loop (its own
+io_uring ring on Linux), sharing the listening socket. It runs on the best
+backend installed (``EIO_BACKEND=trio`` and the like choose one).
 
 Ctrl-C (SIGINT) stops the server gracefully: it closes the listening socket
 at once (new clients are refused, not left waiting), lets the connections in
@@ -137,7 +138,7 @@ def wait_for_domains() -> None:
 
 
 if __name__ == "__main__":
-    import eio_backend_uring
+    import eio_main
 
     chosen = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     at_start = count_fds()
@@ -145,7 +146,7 @@ if __name__ == "__main__":
     async def run_main(env: Env) -> str:
         return await main(env, chosen)
 
-    why = eio_backend_uring.run(run_main)
+    why = eio_main.run(run_main)
     wait_for_domains()
     print(f"fds: start={at_start} exit={count_fds()}", flush=True)
     sys.exit(130 if why == "forced" else 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -122,6 +123,13 @@ def test_the_readme_picture_is_current(tmp_path: Path, capsys: pytest.CaptureFix
             "&& python -m eio.trace run.json -o docs/run.svg`"
         )
     capsys.readouterr()
+
+
+def test_the_picture_names_files_without_their_directories() -> None:
+    """Tooltips say ``trace_demo.py:31``, not a path on the machine that drew the picture."""
+    svg = (ROOT / "docs" / "run.svg").read_text()
+    assert "trace_demo.py:" in svg
+    assert re.search(r"[/\\][\w.-]+\.py:\d", svg) is None
 
 
 def test_the_picture_holds_rows_labels_text_and_arrows() -> None:

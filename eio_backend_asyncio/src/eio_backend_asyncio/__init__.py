@@ -11,6 +11,10 @@ All the fibers of one asyncio loop share one eio loop, stepped by asyncio
 callbacks; IO readiness comes from asyncio's ``add_reader``/``add_writer``.
 The backend registers itself as ``asyncio`` (and ``asyncio-uvloop``, asyncio
 on uvloop) in the ``eio`` entry point group; it is never chosen automatically.
+
+It needs a loop with ``add_reader``: on Windows that is not asyncio's default
+(proactor) loop, so pass ``loop_factory=asyncio.SelectorEventLoop`` there
+(the Windows code paths are type-checked, not run, in this project's CI).
 """
 
 from __future__ import annotations

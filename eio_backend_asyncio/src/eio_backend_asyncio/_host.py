@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -251,8 +252,9 @@ class _Interest:
         # Descriptors whose waiter reuses a registration: asyncio may still hold an
         # event taken before the fiber made the descriptor not ready again.
         self.reused: set[int] = set()
-        self._poll = select.poll()
-        self._event = select.POLLIN if readable else select.POLLOUT
+        if sys.platform != "win32":
+            self._poll = select.poll()
+            self._event = select.POLLIN if readable else select.POLLOUT
 
     def _add(self, aloop: asyncio.AbstractEventLoop, fd: int) -> None:
         if self.readable:
@@ -327,6 +329,9 @@ class _Interest:
         poller.kick()
 
     def _ready_now(self, fd: int) -> bool:
+        if sys.platform == "win32":  # no poll() there; select takes the sockets asyncio can watch
+            ready = select.select([fd], [], [], 0)[0] if self.readable else select.select([], [fd], [], 0)[1]
+            return bool(ready)
         poll = self._poll
         poll.register(fd, self._event)
         try:

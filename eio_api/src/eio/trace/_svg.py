@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, cast
@@ -21,6 +22,14 @@ COLOURS = {
     "failed": "#c62828",
     "cancelled": "#8e44ad",
 }
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?[^\s:()]*[/\\]([^/\\\s:()]+\.py):(\d+)")
+
+
+def _short_paths(text: str) -> str:
+    """``/home/me/app/main.py:12`` as ``main.py:12``: the picture reads the same on every machine."""
+    return _PATH.sub(r"\1:\2", text)
 
 
 @dataclass
@@ -57,7 +66,7 @@ def load_rows(events: list[Event]) -> tuple[list[Row], list[tuple[int, int, floa
             row(pid, tid).name = str(e["args"]["name"])
         elif ph == "X":
             args = e.get("args", {})
-            detail = str(args.get("waiting") or args.get("error") or "")
+            detail = _short_paths(str(args.get("waiting") or args.get("error") or ""))
             row(pid, tid).runs.append((float(e["ts"]), float(e.get("dur", 0.0)), detail))
         elif ph == "i":
             r = row(pid, tid)
@@ -70,7 +79,7 @@ def load_rows(events: list[Event]) -> tuple[list[Row], list[tuple[int, int, floa
             elif name in ("finished", "failed", "cancelled"):
                 r.ended = ts
                 r.end_kind = name
-                r.end_detail = str(e.get("args", {}).get("error", ""))
+                r.end_detail = _short_paths(str(e.get("args", {}).get("error", "")))
         elif ph == "s":
             starts[int(e["id"])] = e
         elif ph == "f":
