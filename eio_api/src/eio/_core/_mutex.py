@@ -13,11 +13,11 @@ import threading
 from collections import deque
 from types import TracebackType
 
-from ._cancel import ON, CancelFn, Cancelled
 from ._fiber import Fiber
 from ._loop import current_fiber
 from ._scopes import protect as _protect
 from ._traps import wait
+from ._waiters import enqueue_waiter
 
 _UNLOCKED = 0
 _LOCKED = 1
@@ -79,14 +79,7 @@ class Mutex:
             if state == _POISONED:
                 raise self._poisoned()
             fiber = current_fiber()
-            cc = fiber.cc
-            if cc.state != ON:
-                error = cc.get_error()
-                assert error is not None
-                fiber.wake_error(error)
-            else:
-                self._waiters.append(fiber)
-                fiber.cancel_fn = self._cancel_waiter(fiber)
+            enqueue_waiter(fiber, self._waiters, fiber, lock)
         finally:
             lock.release()
         # The unlocker hands us the lock (the state stays locked), or poisoning
@@ -160,22 +153,6 @@ class Mutex:
         If the block raises, the mutex is just unlocked (not poisoned).
         """
         return UseRO(self)
-
-    def _cancel_waiter(self, fiber: Fiber) -> CancelFn:
-        # Runs on the waiter's loop thread. If the entry is gone, an unlock
-        # (or poisoning) has already claimed the wake-up.
-        lock = self._lock
-        waiters = self._waiters
-
-        def cancel(error: Cancelled) -> None:
-            with lock:
-                try:
-                    waiters.remove(fiber)
-                except ValueError:
-                    return
-            fiber.wake_error(error)
-
-        return cancel
 
 
 class UseRO:

@@ -15,10 +15,10 @@ import threading
 from collections import deque
 from types import TracebackType
 
-from ._cancel import ON, CancelFn, Cancelled
 from ._fiber import Fiber
 from ._loop import current_fiber
 from ._traps import wait
+from ._waiters import enqueue_waiter
 
 __all__ = ["RwLock"]
 
@@ -75,15 +75,8 @@ class RwLock:
                     self._writer = True
                     return
             fiber = current_fiber()
-            cc = fiber.cc
-            if cc.state != ON:
-                error = cc.get_error()
-                assert error is not None
-                fiber.wake_error(error)
-            else:
-                entry = (fiber, kind)
-                self._waiters.append(entry)
-                fiber.cancel_fn = self._cancel_waiter(entry)
+            # A writer that leaves may have been all that held readers back.
+            enqueue_waiter(fiber, self._waiters, (fiber, kind), lock, self._grant)
         finally:
             lock.release()
         # A release grants us the lock (its state already counts us) and wakes us.
@@ -114,27 +107,6 @@ class RwLock:
             waiters.popleft()
             woken.append(fiber)
         return woken
-
-    def _cancel_waiter(self, entry: tuple[Fiber, bool]) -> CancelFn:
-        # Runs on the waiter's loop thread. If the entry is gone, a release has
-        # already granted it the lock: the wake-up is on its way, and the fiber
-        # then holds the lock as if it had never been cancelled.
-        lock = self._lock
-        waiters = self._waiters
-
-        def cancel(error: Cancelled) -> None:
-            with lock:
-                try:
-                    waiters.remove(entry)
-                except ValueError:
-                    return
-                # A writer that leaves may have been all that held readers back.
-                woken = self._grant()
-            entry[0].wake_error(error)
-            for fiber in woken:
-                fiber.wake_threadsafe(None)
-
-        return cancel
 
 
 class RwLockRead:

@@ -13,10 +13,10 @@ import threading
 from collections import deque
 from types import TracebackType
 
-from ._cancel import ON, CancelFn, Cancelled
 from ._fiber import Fiber
 from ._loop import current_fiber
 from ._traps import wait
+from ._waiters import enqueue_waiter
 
 
 class Semaphore:
@@ -53,14 +53,7 @@ class Semaphore:
                 self._value -= 1
                 return
             fiber = current_fiber()
-            cc = fiber.cc
-            if cc.state != ON:
-                error = cc.get_error()
-                assert error is not None
-                fiber.wake_error(error)
-            else:
-                self._waiters.append(fiber)
-                fiber.cancel_fn = self._cancel_waiter(fiber)
+            enqueue_waiter(fiber, self._waiters, fiber, lock)
         finally:
             lock.release()
         await wait()
@@ -83,17 +76,3 @@ class Semaphore:
 
     async def __aexit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
-
-    def _cancel_waiter(self, fiber: Fiber) -> CancelFn:
-        lock = self._lock
-        waiters = self._waiters
-
-        def cancel(error: Cancelled) -> None:
-            with lock:
-                try:
-                    waiters.remove(fiber)
-                except ValueError:
-                    return  # a release already gave us the unit; its wake-up is on the way
-            fiber.wake_error(error)
-
-        return cancel

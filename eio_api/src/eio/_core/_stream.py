@@ -25,10 +25,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar, cast
 
-from ._cancel import ON, CancelFn, Cancelled
+from ._cancel import ON, Cancelled
 from ._fiber import Fiber
 from ._loop import current_fiber
 from ._traps import wait
+from ._waiters import enqueue_waiter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -119,15 +120,7 @@ class Stream(Generic[T]):
                     items.append(item)
                     return
                 fiber = current_fiber()
-                cc = fiber.cc
-                if cc.state != ON:
-                    error = cc.get_error()
-                    assert error is not None
-                    fiber.wake_error(error)
-                else:
-                    entry = (fiber, item)
-                    self._writers.append(entry)
-                    fiber.cancel_fn = self._cancel_writer(entry)
+                enqueue_waiter(fiber, self._writers, (fiber, item), lock)
         finally:
             lock.release()
         if reader is not None:
@@ -170,14 +163,7 @@ class Stream(Generic[T]):
                 if self._closed:
                     raise StreamClosed()
                 fiber = current_fiber()
-                cc = fiber.cc
-                if cc.state != ON:
-                    error = cc.get_error()
-                    assert error is not None
-                    fiber.wake_error(error)
-                else:
-                    self._readers.append(fiber)
-                    fiber.cancel_fn = self._cancel_reader(fiber)
+                enqueue_waiter(fiber, self._readers, fiber, lock)
                 writer = None
                 value = None
         finally:
@@ -306,40 +292,6 @@ class Stream(Generic[T]):
                 reader.wake_error_threadsafe(StreamClosed())
             elif reader.waiter.claim():
                 reader.waiter.fiber.wake_error_threadsafe(StreamClosed())
-
-    # Cancel functions run on the waiter's own loop thread. Removing the entry
-    # under the lock decides the race with a waker on another thread: if it
-    # is gone, the waker has it and its wake-up is on the way.
-
-    def _cancel_reader(self, fiber: Fiber) -> CancelFn:
-        lock = self._lock
-        readers = self._readers
-
-        def cancel(error: Cancelled) -> None:
-            with lock:
-                try:
-                    readers.remove(fiber)
-                except ValueError:
-                    return
-            fiber.wake_error(error)
-
-        return cancel
-
-    def _cancel_writer(self, entry: tuple[Fiber, T]) -> CancelFn:
-        lock = self._lock
-        writers = self._writers
-
-        def cancel(error: Cancelled) -> None:
-            # Tuples compare their fibers first (by identity), so no user
-            # __eq__ runs here: a fiber waits on at most one entry at a time.
-            with lock:
-                try:
-                    writers.remove(entry)
-                except ValueError:
-                    return
-            entry[0].wake_error(error)
-
-        return cancel
 
 
 class _Selector:
