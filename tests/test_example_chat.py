@@ -1,8 +1,10 @@
-"""examples/chat.py: the same conversations on the mock's in-memory network and on a real one (io_uring).
+"""examples/chat.py: the same conversations on the mock's in-memory network and on every real backend.
 
-Each test is one program taking an `eio.Stdenv`, run unchanged by
-`eio_mock.backend.run_full` and by `eio_backend_uring.run`. Every step waits
-for what it checks, so the transcripts are exact on both.
+Written as a user of eio would, with its pytest plugin: each conversation is
+an ``async def`` test marked ``@pytest.mark.eio`` that takes ``env``, so it
+runs once per installed backend (``[mock]`` in milliseconds, in memory;
+``[uring]``, ``[trio]``, ``[asyncio]``... on real sockets), unchanged. Every
+step waits for what it checks, so the transcripts are exact everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
@@ -40,30 +42,12 @@ def _load() -> ModuleType:
 chat = _load()
 
 
-def _backends() -> list[str]:
-    import eio_backend_uring
-
-    return ["mock"] if eio_backend_uring.unavailable_reason() is not None else ["mock", "uring"]
-
-
-Run = Callable[[Callable[[eio.Stdenv], Awaitable[T]]], T]
-
-
-@pytest.fixture(params=_backends())
-def run(request: pytest.FixtureRequest) -> Callable[[Callable[[eio.Stdenv], Awaitable[object]]], object]:
-    """Runs ``main(env)`` on the backend under test (on io_uring, checking no descriptor is left open)."""
-    if request.param == "mock":
-        return eio_mock.backend.run_full
-
-    import eio_backend_uring
-
-    def run_uring(main: Callable[[eio.Stdenv], Awaitable[object]]) -> object:
-        before = sorted(os.listdir("/proc/self/fd"))
-        result = eio_backend_uring.run(main)
-        assert sorted(os.listdir("/proc/self/fd")) == before
-        return result
-
-    return run_uring
+@pytest.fixture(autouse=True)
+def _no_descriptor_left_open() -> Iterator[None]:
+    """Each test closes every descriptor it opened (on the mock there are none to count)."""
+    before = sorted(os.listdir("/proc/self/fd"))
+    yield
+    assert sorted(os.listdir("/proc/self/fd")) == before
 
 
 class Client:
@@ -104,29 +88,28 @@ async def with_server(env: eio.Stdenv, body: Callable[[eio.Switch, Tcp], Awaitab
             stopper.resolve(None)
 
 
-def test_a_conversation(run: Run[list[str]]) -> None:
-    async def main(env: eio.Stdenv) -> list[str]:
-        async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
-            heard: list[str] = []
-            alice, welcome = await Client.join(sw, env.net, addr, "alice")
-            heard.append(f"alice: {welcome}")
-            bob, welcome = await Client.join(sw, env.net, addr, "bob")
-            heard.append(f"bob: {welcome}")
-            heard.append(f"alice: {await alice.hear()}")
-            await alice.say("hi bob")
-            heard.append(f"bob: {await bob.hear()}")
-            await bob.say("hello alice")
-            await bob.say("bye")
-            heard.append(f"alice: {await alice.hear()}")
-            heard.append(f"alice: {await alice.hear()}")
-            await bob.leave()
-            heard.append(f"alice: {await alice.hear()}")
-            await alice.leave()
-            return heard
+@pytest.mark.eio
+async def test_a_conversation(env: eio.Stdenv) -> None:
+    async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
+        heard: list[str] = []
+        alice, welcome = await Client.join(sw, env.net, addr, "alice")
+        heard.append(f"alice: {welcome}")
+        bob, welcome = await Client.join(sw, env.net, addr, "bob")
+        heard.append(f"bob: {welcome}")
+        heard.append(f"alice: {await alice.hear()}")
+        await alice.say("hi bob")
+        heard.append(f"bob: {await bob.hear()}")
+        await bob.say("hello alice")
+        await bob.say("bye")
+        heard.append(f"alice: {await alice.hear()}")
+        heard.append(f"alice: {await alice.hear()}")
+        await bob.leave()
+        heard.append(f"alice: {await alice.hear()}")
+        await alice.leave()
+        return heard
 
-        return await with_server(env, talk)
-
-    assert run(main) == [
+    heard = await with_server(env, talk)
+    assert heard == [
         "alice: * welcome alice; here: nobody",
         "bob: * welcome bob; here: alice",
         "alice: * bob joined",
@@ -137,21 +120,20 @@ def test_a_conversation(run: Run[list[str]]) -> None:
     ]
 
 
-def test_a_name_in_use_is_refused(run: Run[list[str]]) -> None:
-    async def main(env: eio.Stdenv) -> list[str]:
-        async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
-            alice, _ = await Client.join(sw, env.net, addr, "alice")
-            impostor, answer = await Client.join(sw, env.net, addr, "alice")
-            rest = await impostor.reader.take_all()  # the server hung up
-            nobody, empty = await Client.join(sw, env.net, addr, "")
-            await alice.say("still here")
-            await alice.leave()
-            await nobody.reader.end_of_input()
-            return [answer, rest.decode(), empty]
+@pytest.mark.eio
+async def test_a_name_in_use_is_refused(env: eio.Stdenv) -> None:
+    async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
+        alice, _ = await Client.join(sw, env.net, addr, "alice")
+        impostor, answer = await Client.join(sw, env.net, addr, "alice")
+        rest = await impostor.reader.take_all()  # the server hung up
+        nobody, empty = await Client.join(sw, env.net, addr, "")
+        await alice.say("still here")
+        await alice.leave()
+        await nobody.reader.end_of_input()
+        return [answer, rest.decode(), empty]
 
-        return await with_server(env, talk)
-
-    assert run(main) == ["! alice is taken", "", "! an empty name is taken"]
+    heard = await with_server(env, talk)
+    assert heard == ["! alice is taken", "", "! an empty name is taken"]
 
 
 def _abort(flow: eio.net.StreamSocket) -> None:
@@ -163,47 +145,45 @@ def _abort(flow: eio.net.StreamSocket) -> None:
         getattr(flow, "setsockopt")(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def test_a_broken_connection_is_a_departure(run: Run[list[str]]) -> None:
-    async def main(env: eio.Stdenv) -> list[str]:
-        async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
-            alice, _ = await Client.join(sw, env.net, addr, "alice")
-            bob, _ = await Client.join(sw, env.net, addr, "bob")
-            joined = await alice.hear()
-            _abort(bob.flow)
-            await bob.flow.close()
-            left = await alice.hear()
-            await alice.leave()
-            return [joined, left]
+@pytest.mark.eio
+async def test_a_broken_connection_is_a_departure(env: eio.Stdenv) -> None:
+    async def talk(sw: eio.Switch, addr: Tcp) -> list[str]:
+        alice, _ = await Client.join(sw, env.net, addr, "alice")
+        bob, _ = await Client.join(sw, env.net, addr, "bob")
+        joined = await alice.hear()
+        _abort(bob.flow)
+        await bob.flow.close()
+        left = await alice.hear()
+        await alice.leave()
+        return [joined, left]
 
-        return await with_server(env, talk)
+    heard = await with_server(env, talk)
+    assert heard == ["* bob joined", "* bob left"]
 
-    assert run(main) == ["* bob joined", "* bob left"]
 
+@pytest.mark.eio
+async def test_many_clients_hear_everyone_in_order(env: eio.Stdenv) -> None:
+    async def talk(sw: eio.Switch, addr: Tcp) -> list[list[str]]:
+        names = [f"c{i}" for i in range(5)]
+        clients: list[Client] = []
+        for name in names:
+            client, _ = await Client.join(sw, env.net, addr, name)
+            for earlier in clients:
+                assert await earlier.hear() == f"* {name} joined"
+            clients.append(client)
+        for client, name in zip(clients, names, strict=True):
+            await client.say(f"I am {name}")
+            for other in clients:
+                if other is not client:
+                    assert await other.hear() == f"<{name}> I am {name}"
+        heard: list[list[str]] = []
+        for i, client in enumerate(clients):
+            await client.leave()
+            heard.append([await other.hear() for other in clients[i + 1 :]])
+        return heard
 
-def test_many_clients_hear_everyone_in_order(run: Run[list[list[str]]]) -> None:
-    async def main(env: eio.Stdenv) -> list[list[str]]:
-        async def talk(sw: eio.Switch, addr: Tcp) -> list[list[str]]:
-            names = [f"c{i}" for i in range(5)]
-            clients: list[Client] = []
-            for name in names:
-                client, _ = await Client.join(sw, env.net, addr, name)
-                for earlier in clients:
-                    assert await earlier.hear() == f"* {name} joined"
-                clients.append(client)
-            for client, name in zip(clients, names, strict=True):
-                await client.say(f"I am {name}")
-                for other in clients:
-                    if other is not client:
-                        assert await other.hear() == f"<{name}> I am {name}"
-            heard: list[list[str]] = []
-            for i, client in enumerate(clients):
-                await client.leave()
-                heard.append([await other.hear() for other in clients[i + 1 :]])
-            return heard
-
-        return await with_server(env, talk)
-
-    assert run(main) == [["* c0 left"] * 4, ["* c1 left"] * 3, ["* c2 left"] * 2, ["* c3 left"], []]
+    heard = await with_server(env, talk)
+    assert heard == [["* c0 left"] * 4, ["* c1 left"] * 3, ["* c2 left"] * 2, ["* c3 left"], []]
 
 
 def test_the_program_on_the_mock_stops_when_stdin_ends() -> None:
