@@ -42,8 +42,11 @@ Suspending (the cancel-function contract)
 Readiness waits
     Shared Unix code tries the non-blocking system call first and waits only
     on ``EAGAIN``, with `wait_readable` / `wait_writable`, which call the
-    poller's own methods (see `ReadinessPoller`). Before closing a
-    descriptor that fibers may wait on, call `notify_closing`.
+    poller's own methods (see `ReadinessPoller`). A wait may end without the
+    descriptor being ready (a stale event): code that makes a blocking call
+    after a wait (a pipe that can't be made non-blocking, a pidfd's
+    ``waitid``) checks first and waits again. Before closing a descriptor
+    that fibers may wait on, call `notify_closing`.
 
 The shared Unix layer
     With a `ReadinessPoller`, a backend needs nothing more:

@@ -22,16 +22,15 @@ asyncio. Then registrations nobody waits on are dropped, since shared code
 closes a descriptor without telling the poller when nobody waits on it; a
 descriptor closed and its number reused within the step is recognised by
 its inode and device (``fstat``) and registered afresh. An event asyncio took
-before such a wait is checked again (``poll`` without waiting) before it wakes
-the fiber, so no fiber is woken while its descriptor is not ready.
+before such a wait may wake the fiber while its descriptor is no longer
+ready: the readiness contract allows it (callers retry the non-blocking call,
+or check before a blocking one), and it saves a system call per wake-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import select
-import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -238,7 +237,7 @@ class AsyncioPoller:
 class _Interest:
     """One direction (readable or writable) of the descriptors a poller watches."""
 
-    __slots__ = ("poller", "readable", "waiters", "inodes", "lingering", "reused", "_poll", "_event")
+    __slots__ = ("poller", "readable", "waiters", "inodes", "lingering")
 
     def __init__(self, poller: AsyncioPoller, readable: bool) -> None:
         self.poller = poller
@@ -249,12 +248,6 @@ class _Interest:
         self.inodes: dict[int, tuple[int, int]] = {}
         # Descriptors that were ready since the last sweep.
         self.lingering: list[int] = []
-        # Descriptors whose waiter reuses a registration: asyncio may still hold an
-        # event taken before the fiber made the descriptor not ready again.
-        self.reused: set[int] = set()
-        if sys.platform != "win32":
-            self._poll = select.poll()
-            self._event = select.POLLIN if readable else select.POLLOUT
 
     def _add(self, aloop: asyncio.AbstractEventLoop, fd: int) -> None:
         if self.readable:
@@ -285,9 +278,6 @@ class _Interest:
                 self._remove(aloop, fd)
                 self._add(aloop, fd)
                 self.inodes[fd] = (st.st_ino, st.st_dev)
-                self.reused.discard(fd)
-            else:
-                self.reused.add(fd)
         else:
             self._add(aloop, fd)
             st = os.fstat(fd)
@@ -298,7 +288,6 @@ class _Interest:
             if waiters.get(fd) is fiber:
                 del waiters[fd]
                 self.inodes.pop(fd, None)
-                self.reused.discard(fd)
                 self._remove(aloop, fd)
             fiber.wake_error(error)
 
@@ -313,31 +302,12 @@ class _Interest:
         if fiber is None:
             waiters.pop(fd, None)
             self.inodes.pop(fd, None)
-            self.reused.discard(fd)
             self._remove(poller.aloop, fd)
             return
-        if fd in self.reused:
-            self.reused.discard(fd)
-            # The event may predate the wait (taken before the fiber filled the pipe
-            # or emptied the socket): look again, so that no fiber wakes for nothing;
-            # shared code may do a blocking call on a pipe after a wait.
-            if not self._ready_now(fd):
-                return
         waiters[fd] = None
         self.lingering.append(fd)
         fiber.wake(None)
         poller.kick()
-
-    def _ready_now(self, fd: int) -> bool:
-        if sys.platform == "win32":  # no poll() there; select takes the sockets asyncio can watch
-            ready = select.select([fd], [], [], 0)[0] if self.readable else select.select([], [fd], [], 0)[1]
-            return bool(ready)
-        poll = self._poll
-        poll.register(fd, self._event)
-        try:
-            return bool(poll.poll(0))
-        finally:
-            poll.unregister(fd)
 
     def sweep(self) -> None:
         waiters = self.waiters
@@ -346,7 +316,6 @@ class _Interest:
             if fd in waiters and waiters[fd] is None:
                 del waiters[fd]
                 self.inodes.pop(fd, None)
-                self.reused.discard(fd)
                 self._remove(aloop, fd)
         self.lingering.clear()
 
@@ -356,7 +325,6 @@ class _Interest:
             return False
         fiber = self.waiters.pop(fd)
         self.inodes.pop(fd, None)
-        self.reused.discard(fd)
         self._remove(self.poller.aloop, fd)
         if fiber is None:
             return False
@@ -373,7 +341,6 @@ class _Interest:
         self.waiters.clear()
         self.inodes.clear()
         self.lingering.clear()
-        self.reused.clear()
 
 
 def host_for(aloop: asyncio.AbstractEventLoop) -> AsyncioPoller:

@@ -52,20 +52,37 @@ def _mode_of(fd: int) -> str:
     return _POLL
 
 
-def _ready_now(fd: int, write: bool) -> bool:
-    """Whether ``fd`` is readable (writable) right now: one ``select`` that doesn't wait.
+def _ready_now(fd: int, write: bool) -> bool | None:
+    """Whether ``fd`` is readable (writable) right now: one ``select`` that doesn't wait; None if it can't tell.
 
     Cheaper than suspending when, as usual for standard streams, it is.
     (``select`` rather than ``poll``: macOS's ``poll`` refuses ttys.)
     """
-    if fd >= 1024:  # beyond select's FD_SETSIZE: just wait
-        return False
+    if fd >= 1024:  # beyond select's FD_SETSIZE
+        return None
     try:
         if write:
             return bool(select.select((), (fd,), (), 0)[1])
         return bool(select.select((fd,), (), (), 0)[0])
     except (OSError, ValueError):
-        return False  # the wait (or the call after it) reports the problem
+        return None  # the call after it reports the problem
+
+
+async def _wait_until_ready(holder: Fd, fd: int, write: bool) -> None:
+    """Wait until a blocking call on ``fd`` won't block.
+
+    A readiness wait may end on a stale event (see `eio.lowlevel`), so the
+    descriptor is checked again after each wait before the blocking call.
+    """
+    if _ready_now(fd, write):
+        return
+    while True:
+        if write:
+            await holder.wait_writable("write")
+        else:
+            await holder.wait_readable("read")
+        if _ready_now(fd, write) is not False:
+            return
 
 
 class FdFlow:
@@ -107,8 +124,7 @@ class FdFlow:
                     if mode is _NONBLOCKING:
                         data = os.read(fd, size)
                     elif mode is _POLL:
-                        if not _ready_now(fd, False):
-                            await holder.wait_readable("read")
+                        await _wait_until_ready(holder, fd, False)
                         data = os.read(fd, size)
                     else:
                         data = await run_in_systhread(lambda size=size: os.read(fd, size))
@@ -137,8 +153,7 @@ class FdFlow:
                     if mode is _NONBLOCKING:
                         return os.write(fd, bufs[0])
                     if mode is _POLL:
-                        if not _ready_now(fd, True):
-                            await holder.wait_writable("write")
+                        await _wait_until_ready(holder, fd, True)
                         return os.write(fd, memoryview(bufs[0])[:_PIPE_BUF])
                     return await run_in_systhread(lambda: os.write(fd, bufs[0]))
                 except BlockingIOError:

@@ -128,6 +128,14 @@ class UnixProcess:
 
     # -- Linux: pidfd ---------------------------------------------------------------------
 
+    def _reaped_now(self) -> bool:
+        """Whether the child has exited (a readiness wait may end on a stale event: check before reaping)."""
+        assert sys.platform == "linux"
+        try:
+            return os.waitid(os.P_PIDFD, self._pidfd, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+        except OSError:
+            return True  # the reaping reports it
+
     def _reap_pidfd(self) -> None:
         assert sys.platform == "linux"  # only there are there pidfds
         fd, self._pidfd = self._pidfd, -1
@@ -150,10 +158,13 @@ class UnixProcess:
     async def _watch_pidfd(self) -> None:
         try:
             await wait_readable(self._pidfd)
+            while not self._reaped_now():
+                await wait_readable(self._pidfd)
         except Cancelled:
             with protect():
                 self.signal(_SIGKILL)
-                await wait_readable(self._pidfd)
+                while not self._reaped_now():
+                    await wait_readable(self._pidfd)
         except BaseException:
             # Can't watch it: make sure it is gone and reaped, then report.
             self.signal(_SIGKILL)
