@@ -39,6 +39,7 @@ from eio._io_errors import Io, PermissionDenied, from_oserror
 from eio.file import Rw, SeekWhence, Stat, kind_of_mode
 from eio.fs import ClosableDir, Create, Dir
 from eio.lowlevel import run_in_systhread
+from eio.path import path_str
 from eio.unix import Fd
 
 from ._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
@@ -463,6 +464,8 @@ class UringDir:
 
     async def open_in(self, sw: eio.Switch | None, path: str, /) -> UringFile:
         """Open ``path`` for reading."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.open_in", "path")
         # The hot path of `eio.Path.load`: the OPENAT2 loop of `_openat2`, inlined.
         self._h.use()
         try:
@@ -485,6 +488,8 @@ class UringDir:
 
     async def open_out(self, sw: eio.Switch | None, path: str, append: bool, create: Create, perm: int, /) -> UringFile:
         """Open ``path`` for reading and writing, creating it as ``create`` says."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.open_out", "path")
         flags = os.O_RDWR | os.O_CLOEXEC | _CREATE_FLAGS[create]
         if append:
             flags |= os.O_APPEND
@@ -493,11 +498,15 @@ class UringDir:
 
     async def open_dir(self, sw: eio.Switch | None, path: str, /) -> UringDir:
         """A new sandboxed capability for the directory ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.open_dir", "path")
         fd = await self._open(path, _O_PATH_DIR)
         return UringDir(fd, basename(path), True, self.native(path) or "").attach(sw)
 
     async def read_dir(self, path: str, /) -> list[str]:
         """The names in the directory ``path``, in the order the OS gives them."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.read_dir", "path")
         fd = await self._open(path, _O_READ_DIR)
         try:
             return await run_in_systhread(lambda: os.listdir(fd))
@@ -508,6 +517,8 @@ class UringDir:
 
     async def stat(self, path: str, follow: bool, /) -> Stat:
         """The metadata of ``path`` (of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.stat", "path")
         base = self._h.use()
         try:
             if not self._sandboxed:
@@ -533,6 +544,8 @@ class UringDir:
 
     async def mkdir(self, path: str, perm: int, /) -> None:
         """Create the directory ``path`` with ``perm`` (less the umask)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.mkdir", "path")
         await self._op_at_parent(path, lambda ring, ud, dirfd, leaf: ring.prep_mkdirat(ud, dirfd, leaf, perm))
 
     async def _unlinkat(self, path: str, flags: int) -> None:
@@ -540,14 +553,22 @@ class UringDir:
 
     async def unlink(self, path: str, /) -> None:
         """Remove the entry ``path`` (a symlink itself, never its target)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.unlink", "path")
         await self._unlinkat(path, 0)
 
     async def rmdir(self, path: str, /) -> None:
         """Remove the empty directory ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.rmdir", "path")
         await self._unlinkat(path, AT_REMOVEDIR)
 
     async def rename(self, old_path: str, new_dir: Dir, new_path: str, /) -> None:
         """Move ``old_path`` to ``new_path`` in ``new_dir`` (which must be a `UringDir`)."""
+        if type(old_path) is not str:  # a str subclass may lie about its text
+            old_path = path_str(old_path, "UringDir.rename", "old_path")
+        if type(new_path) is not str:  # a str subclass may lie about its text
+            new_path = path_str(new_path, "UringDir.rename", "new_path")
         if not isinstance(new_dir, UringDir):
             # Only a directory of this backend can vouch for where the new path lands.
             raise PermissionDenied(errno.EXDEV, "Can't rename to a directory of another kind", new_path)
@@ -581,10 +602,16 @@ class UringDir:
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the symlink ``path`` pointing at ``link_to`` (which is not checked)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.symlink", "path")
+        if type(link_to) is not str:  # a str subclass may lie about its text
+            link_to = path_str(link_to, "UringDir.symlink", "link_to")
         await self._op_at_parent(path, lambda ring, ud, dirfd, leaf: ring.prep_symlinkat(ud, link_to, dirfd, leaf))
 
     async def read_link(self, path: str, /) -> str:
         """The target of the symlink ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.read_link", "path")
         async with self._at_parent(path) as (dirfd, leaf):
             dir_fd = None if dirfd == AT_FDCWD else dirfd
             try:
@@ -594,6 +621,8 @@ class UringDir:
 
     def native(self, path: str, /) -> str | None:
         """The OS path for ``path`` (relative to the process's current directory unless absolute)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UringDir.native", "path")
         if path.startswith("/"):
             return path
         p = _concat(self._dir_path, path)

@@ -30,6 +30,7 @@ from .._flow._errors import EndOfFile
 from .._io_errors import Io, PermissionDenied, from_oserror
 from ..file import Rw, SeekWhence, Stat, kind_of_mode
 from ..fs import ClosableDir, Create, Dir
+from ..path import path_str
 from ._fd import Fd
 from ._net import check_cancelled
 from ._sandbox import DIR_FLAGS, open_beneath, resolve_beneath
@@ -318,11 +319,15 @@ class UnixDir:
 
     async def open_in(self, sw: Switch | None, path: str, /) -> UnixFile:
         """Open ``path`` for reading."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.open_in", "path")
         fd = await self._open(path, os.O_RDONLY)
         return UnixFile(fd, f"<{self.label}:{path}>").attach(sw)
 
     async def open_out(self, sw: Switch | None, path: str, append: bool, create: Create, perm: int, /) -> UnixFile:
         """Open ``path`` for reading and writing, creating it as ``create`` says."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.open_out", "path")
         flags = os.O_RDWR | _CREATE_FLAGS[create]
         if append:
             flags |= os.O_APPEND
@@ -331,11 +336,15 @@ class UnixDir:
 
     async def open_dir(self, sw: Switch | None, path: str, /) -> UnixDir:
         """A new sandboxed capability for the directory ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.open_dir", "path")
         fd = await self._open(path, DIR_FLAGS & ~_O_NOFOLLOW)
         return UnixDir(fd, _basename(path), True, self.native(path) or "").attach(sw)
 
     async def read_dir(self, path: str, /) -> list[str]:
         """The names in the directory ``path``, in the order the OS gives them."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.read_dir", "path")
 
         def listing(root: int | None) -> list[str]:
             fd = self._open_flags(root, path, os.O_RDONLY | _O_DIRECTORY, 0)
@@ -348,6 +357,8 @@ class UnixDir:
 
     async def stat(self, path: str, follow: bool, /) -> Stat:
         """The metadata of ``path`` (of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.stat", "path")
         if follow:
 
             def stat_followed(root: int | None) -> os.stat_result:
@@ -364,18 +375,28 @@ class UnixDir:
 
     async def mkdir(self, path: str, perm: int, /) -> None:
         """Create the directory ``path`` with ``perm`` (less the umask)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.mkdir", "path")
         await self._at(path, lambda d, leaf: os.mkdir(leaf, perm, dir_fd=d))
 
     async def unlink(self, path: str, /) -> None:
         """Remove the entry ``path`` (a symlink itself, never its target)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.unlink", "path")
         await self._at(path, lambda d, leaf: os.unlink(leaf, dir_fd=d))
 
     async def rmdir(self, path: str, /) -> None:
         """Remove the empty directory ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.rmdir", "path")
         await self._at(path, lambda d, leaf: os.rmdir(leaf, dir_fd=d))
 
     async def rename(self, old_path: str, new_dir: Dir, new_path: str, /) -> None:
         """Move ``old_path`` to ``new_path`` in ``new_dir`` (which must be a `UnixDir`)."""
+        if type(old_path) is not str:  # a str subclass may lie about its text
+            old_path = path_str(old_path, "UnixDir.rename", "old_path")
+        if type(new_path) is not str:  # a str subclass may lie about its text
+            new_path = path_str(new_path, "UnixDir.rename", "new_path")
         if not isinstance(new_dir, UnixDir):
             # Only a directory of this kind can vouch for where the new path lands.
             raise PermissionDenied(errno.EXDEV, "Can't rename to a directory of another kind", new_path)
@@ -410,14 +431,22 @@ class UnixDir:
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the symlink ``path`` pointing at ``link_to`` (which is not checked)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.symlink", "path")
+        if type(link_to) is not str:  # a str subclass may lie about its text
+            link_to = path_str(link_to, "UnixDir.symlink", "link_to")
         await self._at(path, lambda d, leaf: os.symlink(link_to, leaf, dir_fd=d))
 
     async def read_link(self, path: str, /) -> str:
         """The target of the symlink ``path``."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.read_link", "path")
         return await self._at(path, lambda d, leaf: os.readlink(leaf, dir_fd=d))
 
     def native(self, path: str, /) -> str | None:
         """The OS path for ``path`` (relative to the process's current directory unless absolute)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "UnixDir.native", "path")
         if path.startswith("/"):
             return path
         p = _concat(self._dir_path, path)
