@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import eio
 import pytest
@@ -415,3 +415,48 @@ def test_eio_the_generator_is_cancelled_while_queued_to_be_resumed(run: Runner, 
     with pytest.raises(Exit):
         run(main)
     assert trace.lines() == ["Enqueue resume", "Cancel generator", "Working...", "Generator caught: Cancelled: Exit"]
+
+
+def test_a_request_pending_when_the_producers_switch_fails_gets_an_error(run: Runner, trace: Trace) -> None:
+    # The consumer is not in the producer's switch, so nothing cancels its
+    # request: it must be told the producer is gone rather than wait for ever.
+    async def main() -> None:
+        seq_p, seq_r = eio.Promise[AsyncIterator[int]].create()
+        started_p, started_r = eio.Promise[None].create()
+
+        async def generator(put: Put) -> None:
+            eio.traceln("producer running")
+            started_r.resolve(None)
+            try:
+                await eio.fiber.await_cancel()
+            except eio.Cancelled:
+                eio.traceln("producer cancelled")
+                raise
+
+        async def owner() -> None:
+            try:
+                async with eio.Switch.run() as psw:
+                    seq_r.resolve(eio.fiber.fork_seq(psw, generator))
+                    await started_p
+                    psw.fail(Exit())
+            except Exit:
+                eio.traceln("producer's switch failed")
+
+        async def consumer() -> None:
+            seq = await seq_p
+            try:
+                await anext(seq)
+            except RuntimeError as ex:
+                eio.traceln(f"consumer got: {ex}")
+            with pytest.raises(StopAsyncIteration):
+                await anext(seq)
+
+        await eio.fiber.both(owner, consumer)
+
+    run(main)
+    assert trace.lines() == [
+        "producer running",
+        "producer cancelled",
+        "consumer got: eio.fiber.fork_seq: the producer was cancelled (Exit())",
+        "producer's switch failed",
+    ]
