@@ -254,3 +254,25 @@ def test_a_failing_cancel_function_of_a_daemon_is_reported(run: Runner, trace: T
 
     assert raises(run, main) is broken
     assert trace.lines() == ["main done", "daemon cancelled"]
+
+
+def test_an_io_error_and_a_regular_exception_make_a_regular_group(run: Runner) -> None:
+    # Eio's second case: the combination is a plain "Multiple exceptions", not an
+    # IO error; the IO error inside keeps its context, and ``except* eio.Io``
+    # still finds it (and only it).
+    a = Failure("a")
+    not_found = eio.fs.NotFound("Simulated_failure")
+    not_found.add_note("opening file 'foo'")
+
+    async def main() -> None:
+        await eio.fiber.both(after_yield(a), after_yield(not_found))
+
+    ex = raises(run, main)
+    assert type(ex) is ExceptionGroup
+    assert ex.message == "Multiple exceptions"
+    assert list(ex.exceptions) == [a, not_found]
+    assert not isinstance(ex, eio.Io)
+    assert not_found.__notes__ == ["opening file 'foo'"]
+    io, rest = ex.split(eio.Io)
+    assert io is not None and list(io.exceptions) == [not_found]
+    assert rest is not None and list(rest.exceptions) == [a]

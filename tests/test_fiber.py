@@ -845,3 +845,16 @@ def test_a_generator_based_coroutine_function_can_be_forked(run: Runner, trace: 
 
     run(main)
     assert trace.lines() == ["done"]
+
+
+def test_bindings_can_be_removed(run: Runner, trace: Trace) -> None:
+    # Eio's ``Fiber.without_binding``: a ContextVar can't be unset, but code run
+    # in an empty `contextvars.Context` sees no binding, and ours is untouched.
+    async def main() -> None:
+        key.set(123)
+        trace_key()
+        contextvars.Context().run(trace_key)
+        trace_key()
+
+    run(main)
+    assert trace.lines() == ["Key => 123", "Key => <unset>", "Key => 123"]

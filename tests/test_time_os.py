@@ -276,3 +276,17 @@ def test_the_mono_clock_is_monotonic() -> None:
 
     readings = eio_main.run(main, backend=_backend)
     assert readings == sorted(readings)
+
+
+def test_timeout_blocks_none_then_a_short_one() -> None:
+    # Eio's "Timeouts" case: ``Timeout.run_exn none`` lets its function finish;
+    # a timeout of 0.0001s around ``await_cancel`` raises `Timeout`. A timeout
+    # here is a block; ``inf`` is Eio's ``none``.
+    async def main(env: eio.Stdenv) -> None:
+        with eio.time.fail_after(env.mono_clock, float("inf")):
+            pass
+        with eio.time.fail_after(env.mono_clock, 0.0001):
+            await eio.fiber.await_cancel()
+
+    with pytest.raises(eio.time.Timeout, match=r"^timed out after 0\.0001s$"):
+        eio_main.run(main, backend=_backend)

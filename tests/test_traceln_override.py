@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import eio
 import pytest
 from conftest import Runner, Trace
@@ -82,3 +84,30 @@ def test_a_prefix_that_is_not_a_string_is_refused() -> None:
     with pytest.raises(TypeError, match="prefix must be a str, not int"):
         with eio.with_trace_prefix(3):  # type: ignore[arg-type]  # the error for an untyped caller
             pass
+
+
+def test_eio_overriding_tracing(env_backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Eio's tests/debug.md: one branch binds a traceln that writes "++" lines to
+    # stderr; the fibers it forks use it too, the other branch does not.
+    def my_traceln(text: str) -> None:
+        sys.stderr.write(f"++{text}\n")
+
+    async def a() -> None:
+        eio.traceln("a")
+
+    async def b() -> None:
+        await eio.fiber.yield_()
+        eio.traceln("b")
+
+    async def c() -> None:
+        eio.traceln("c")
+
+    async def overridden() -> None:
+        with eio.with_traceln(my_traceln):
+            await eio.fiber.both(a, b)
+
+    async def main(env: eio.Stdenv) -> None:
+        await eio.fiber.both(overridden, c)
+
+    eio_main.run(main, backend=env_backend)
+    assert capsys.readouterr().err.splitlines() == ["++a", "+c", "++b"]

@@ -522,6 +522,13 @@ _END: Any = object()  # the reply that ends the sequence
 _WITHDRAWN: Any = object()  # the reply a cancelled request claims, so that no item can arrive after it
 
 
+def _producer_cancelled(ex: Cancelled) -> RuntimeError:
+    """The error of a request to a `fork_seq` whose producer was cancelled."""
+    error = RuntimeError(f"eio.fiber.fork_seq: the producer was cancelled ({ex.reason!r})")
+    error.__cause__ = ex
+    return error
+
+
 class _ForkedSeq(AsyncIterator[T]):
     """The consumer's side of `fork_seq`: each ``__anext__`` runs the producer up to its next ``put``.
 
@@ -532,12 +539,13 @@ class _ForkedSeq(AsyncIterator[T]):
     item over.
     """
 
-    __slots__ = ("_demand", "_reply", "_state")
+    __slots__ = ("_dead", "_demand", "_reply", "_state")
 
     def __init__(self) -> None:
         self._demand: Resolver[None] | None = None  # resolved to let the parked producer go on
         self._reply: Resolver[T] | None = None  # the pending request's answer
         self._state = "ready"  # the consumer's view: "ready", "waiting", "ended", "abandoned"
+        self._dead: Cancelled | None = None  # set when the producer was cancelled (its switch failed or finished)
 
     def __aiter__(self) -> _ForkedSeq[T]:
         return self
@@ -553,10 +561,16 @@ class _ForkedSeq(AsyncIterator[T]):
         p: Promise[T] = Promise()
         reply = self._reply = Resolver(p)
         self._state = "waiting"
-        demand = self._demand
-        assert demand is not None  # the producer parks before it answers a request
-        self._demand = None
-        demand.resolve(None)
+        # The producer sets `_dead` before it looks for a pending request, and we
+        # look at `_dead` after setting ours: one of the two sides answers it.
+        dead = self._dead
+        if dead is not None:
+            reply.try_resolve_error(_producer_cancelled(dead))
+        else:
+            demand = self._demand
+            assert demand is not None  # the producer parks before it answers a request
+            self._demand = None
+            demand.resolve(None)
         try:
             try:
                 item = await p
@@ -571,6 +585,8 @@ class _ForkedSeq(AsyncIterator[T]):
             raise
         except BaseException:
             self._state = "ended"  # the producer failed: its error is ours
+            if self._dead is not None:
+                check()  # if we are cancelled too (the same switch failing), that is the better answer
             raise
         if item is _END:
             self._state = "ended"
@@ -596,12 +612,18 @@ class _ForkedSeq(AsyncIterator[T]):
         await next_request
 
     async def _produce(self, fn: Callable[[Put[T]], Awaitable[object]]) -> None:
-        await self._expect_request()
         try:
+            await self._expect_request()
             await fn(self._put)
         except Cancelled as ex:
             if isinstance(ex.reason, SeqAbandoned):
                 return  # the consumer stopped asking: not an error of the switch
+            # Without this, a request made now or later would wait for ever.
+            self._dead = ex
+            reply = self._reply
+            if reply is not None:
+                self._reply = None
+                reply.try_resolve_error(_producer_cancelled(ex))
             raise
         except BaseException as ex:
             reply = self._reply
@@ -630,7 +652,9 @@ def fork_seq(sw: Switch, fn: Callable[[Put[T]], Awaitable[object]], name: str | 
     sequence is over. An item handed over in the same turn as the
     cancellation is delivered, not dropped. A consumer that stops iterating
     leaves the producer parked until ``sw`` has only daemon fibers left, when
-    it is cancelled like any daemon. One request at a time: asking for the
+    it is cancelled like any daemon; a request made once the producer was
+    cancelled (``sw`` finished or failed) is a `RuntimeError`, not a wait for
+    ever. One request at a time: asking for the
     next item while a request is pending is a `RuntimeError`. The items may be
     consumed from another domain; ``fn`` runs in the domain of ``sw``.
     ``name`` labels the producer in a recorded run.
