@@ -116,7 +116,16 @@ from ._abi import (
     pack_sqe,
 )
 from ._codecs import Statx
-from ._pin import BYTES_DATA_OFFSET, Pinned, bytes_address, path_bytes, pin_readable, pin_writable, span
+from ._pin import (
+    BYTES_DATA_OFFSET,
+    MEMORYVIEW_BUF_OFFSET,
+    Pinned,
+    bytes_address,
+    path_bytes,
+    pin_readable,
+    pin_writable,
+    span,
+)
 from ._probe import unavailable_reason
 from ._syscalls import ARGSZ_EXT, ARGSZ_NONE, sys_enter, sys_register, sys_setup, syscall_error
 
@@ -131,6 +140,8 @@ FD_RESULT: Final = object()
 # closed and did not complete within the grace period: kept alive forever, a
 # small leak being far better than the kernel writing into freed memory.
 _ABANDONED: list[object] = []
+
+_void_at = ctypes.c_void_p.from_address
 
 
 class Ring:
@@ -395,10 +406,11 @@ class Ring:
         inflight = self._inflight
         if user_data in inflight:
             raise ValueError(f"user_data {user_data} is already in flight")
-        if type(buf) is bytearray and buf:
-            # Fast path for the common case (~500 ns, the price of ctypes' from_buffer).
-            char = ctypes.c_char.from_buffer(buf)
-            address, nbytes, anchor = ctypes.addressof(char), len(buf), char
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            # Fast path for the common case, `writable_view_address` inlined
+            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
         else:
             address, nbytes, anchor = pin_writable(buf)
         if start or length >= 0:
@@ -491,10 +503,11 @@ class Ring:
         inflight = self._inflight
         if user_data in inflight:
             raise ValueError(f"user_data {user_data} is already in flight")
-        if type(buf) is bytearray and buf:
-            # Fast path for the common case (~500 ns, the price of ctypes' from_buffer).
-            char = ctypes.c_char.from_buffer(buf)
-            address, nbytes, anchor = ctypes.addressof(char), len(buf), char
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            # Fast path for the common case, `writable_view_address` inlined
+            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
         else:
             address, nbytes, anchor = pin_writable(buf)
         if start or length >= 0:
