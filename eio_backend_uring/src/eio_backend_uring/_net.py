@@ -25,7 +25,7 @@ import socket
 from typing import ClassVar, Final
 
 import eio
-from eio.lowlevel import ON, NoLoopRunning, current_loop, from_oserror
+from eio.lowlevel import ON, NoLoopRunning, current_loop, from_oserror, wait
 from eio.net import SocketAddress
 from eio.unix import ResourceClosed, UnixListeningSocket, UnixNetwork, UnixStreamSocket
 
@@ -109,7 +109,9 @@ class UringStreamSocket(UnixStreamSocket):
                     ud = u.next_user_data()
                     # POLL_FIRST: the kernel's own first attempt would fail too.
                     u.ring.prep_recv(ud, fd, buf, poll_first=_recv_poll_first)
-                    n = await u.await_op(ud, fd)
+                    # `Uring.await_op`, inlined: one coroutine frame less to resume.
+                    u.register_op(ud, fiber, fd)
+                    n = u.op_result(ud, await wait(), fd)
                 except ResourceClosed:
                     raise holder.closed_error("read") from None
                 finally:

@@ -57,15 +57,13 @@ def memoryview_buf_offset() -> int:
     if sys.implementation.name != "cpython":
         return 0
     from_address = ctypes.c_void_p.from_address
-    found: set[int] | None = None
+    found: list[set[int]] = []
     for size, start in ((64, 0), (300, 17), (4096, 1000)):
         view = memoryview(bytearray(size))[start:]
         want = ctypes.addressof(ctypes.c_char.from_buffer(view))
-        here = {off for off in range(0, sys.getsizeof(view) - 7, 8) if from_address(id(view) + off).value == want}
-        found = here if found is None else found & here
-    if found is None or len(found) != 1:
-        return 0
-    return found.pop()
+        found.append({off for off in range(0, sys.getsizeof(view) - 7, 8) if from_address(id(view) + off).value == want})
+    common = found[0].intersection(*found[1:])
+    return common.pop() if len(common) == 1 else 0
 
 
 MEMORYVIEW_BUF_OFFSET: Final = memoryview_buf_offset()

@@ -743,6 +743,16 @@ class Ring:
         if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
             self.reap(callback)
 
+    def submit_nowait(self) -> None:
+        """Submit what is queued, never blocking; with nothing queued this makes no system call."""
+        sq = self._sq_u32
+        if (self._sq_tail - sq[self._sq_head_i]) & M32 or sq[self._sq_flags_i] & SQ_NEEDS_ENTER or self._events_always:
+            self.submit_and_wait(0)
+
+    def requeue(self, completions: list[Completion]) -> None:
+        """Put back completions taken with :meth:`completions` but not handled: they come first next time."""
+        self._backlog[:0] = completions
+
     def has_completions(self) -> bool:
         """Whether :meth:`completions` would return something; reads shared memory only."""
         return self._cq_u32[self._cq_tail_i] != self._cq_head or bool(self._backlog)
