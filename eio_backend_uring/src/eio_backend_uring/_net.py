@@ -106,12 +106,12 @@ class UringStreamSocket(UnixStreamSocket):
                 try:
                     if holder.closing:
                         raise holder.closed_error("read")
-                    ud = u.next_user_data()
-                    # POLL_FIRST: the kernel's own first attempt would fail too.
-                    u.ring.prep_recv(ud, fd, buf, poll_first=_recv_poll_first)
                     # `Uring.await_op`, inlined: one coroutine frame less to resume.
-                    u.register_op(ud, fiber, fd)
-                    n = u.op_result(ud, await wait(), fd)
+                    # POLL_FIRST: the kernel's own first attempt would fail too.
+                    ud = u.start_recv(fiber, fd, buf, _recv_poll_first)
+                    n = await wait()
+                    if u.cancels or u.closing:
+                        n = u.op_result(ud, n)
                 except ResourceClosed:
                     raise holder.closed_error("read") from None
                 finally:

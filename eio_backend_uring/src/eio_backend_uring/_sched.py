@@ -44,7 +44,7 @@ class Uring:
     __slots__ = (
         "ring",
         "_ops",
-        "_cancels",
+        "cancels",
         "_next_ud",
         "_next_cancel",
         "_efd",
@@ -54,7 +54,7 @@ class Uring:
         "_signal_buf",
         "_old_wakeup_fd",
         "_fd_of_op",
-        "_closing",
+        "closing",
         "closed",
     )
 
@@ -62,13 +62,13 @@ class Uring:
         self.ring = Ring(entries)
         self._ops: dict[int, Fiber] = {}
         # Operations asked to cancel, and the error to raise if they were.
-        self._cancels: dict[int, BaseException] = {}
+        self.cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
         # Operations waiting on a descriptor (polls, receives), so `notify_closing` can cancel them,
         # and the error each cancelled that way must raise.
         self._fd_of_op: dict[int, int] = {}
-        self._closing: dict[int, BaseException] = {}
+        self.closing: dict[int, BaseException] = {}
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
@@ -129,6 +129,7 @@ class Uring:
             return
         # Dispatch, with `Fiber.wake` inlined for operations: this runs once per completion.
         ops_pop = self._ops.pop
+        fds = self._fd_of_op
         ready = loop.run_queue.append
         delivered = 0
         try:
@@ -136,6 +137,9 @@ class Uring:
                 delivered += 1
                 fiber = ops_pop(user_data, None)
                 if fiber is not None:
+                    if fds:
+                        # Done waiting on its descriptor: a close from now on doesn't concern it.
+                        fds.pop(user_data, None)
                     fiber.cancel_fn = None
                     fiber.value = res
                     ready(fiber)
@@ -191,16 +195,17 @@ class Uring:
         """
         self.register_op(user_data, current_fiber(), fd)
         res: int = await wait()
-        if fd >= 0 or self._cancels:
-            res = self.op_result(user_data, res, fd)
+        if self.cancels or self.closing:
+            res = self.op_result(user_data, res)
         return res
 
     def register_op(self, user_data: int, fiber: Fiber, fd: int = -1) -> None:
         """Make the completion of the operation just queued with ``user_data`` wake ``fiber`` (suspending next).
 
-        The fiber's cancellation then asks the kernel to cancel the operation.
-        After the wait, the caller passes the result through `op_result` if
-        ``fd >= 0`` or if `cancels_pending` is true (else it is final as is).
+        The fiber's cancellation then asks the kernel to cancel the operation,
+        and so does `notify_closing` for ``fd`` (if not -1). After the wait,
+        the result is final unless `cancels` or `closing` is non-empty: then
+        the caller passes it through `op_result`.
         """
         self._ops[user_data] = fiber
         # A partial, not a closure: no cells in the callers' frames.
@@ -208,31 +213,33 @@ class Uring:
         if fd >= 0:
             self._fd_of_op[user_data] = fd
 
+    def start_recv(self, fiber: Fiber, fd: int, buf: memoryview, poll_first: bool) -> int:
+        """Queue a ring RECV into ``buf`` for ``fiber`` (`Ring.prep_recv`, then `register_op`); return its user_data."""
+        ud = self._next_ud
+        self._next_ud = ud + 1
+        self.ring.prep_recv(ud, fd, buf, poll_first=poll_first)
+        self._ops[ud] = fiber
+        fiber.cancel_fn = partial(self._cancel_op, ud)
+        self._fd_of_op[ud] = fd
+        return ud
+
     def _cancel_op(self, user_data: int, error: BaseException) -> None:
-        self._cancels[user_data] = error
+        self.cancels[user_data] = error
         self._next_cancel += 1
         # The fiber stays suspended: only the operation's own completion wakes it.
         self.ring.prep_async_cancel(self._next_cancel, user_data)
 
-    @property
-    def cancels_pending(self) -> bool:
-        """Whether some operation was asked to cancel and has not reported yet."""
-        return bool(self._cancels)
-
-    def op_result(self, user_data: int, res: int, fd: int = -1) -> int:
+    def op_result(self, user_data: int, res: int) -> int:
         """The outcome of a registered operation that completed with ``res``: ``res``, or the error to raise.
 
-        See `await_op` for the rules.
+        Needed only while `cancels` or `closing` is non-empty; see `await_op` for the rules.
         """
-        if fd >= 0:
-            del self._fd_of_op[user_data]
-            if self._closing:
-                closing = self._closing.pop(user_data, None)
-                # An operation that completed before the close reports its result.
-                if closing is not None and res < 0:
-                    self._cancels.pop(user_data, None)
-                    raise closing
-        cancels = self._cancels
+        closing = self.closing.pop(user_data, None) if self.closing else None
+        # An operation that completed before the close reports its result.
+        if closing is not None and res < 0:
+            self.cancels.pop(user_data, None)
+            raise closing
+        cancels = self.cancels
         if cancels:
             error = cancels.pop(user_data, None)
             if error is not None and res == -errno.ECANCELED:
@@ -263,8 +270,8 @@ class Uring:
         """Cancel every operation waiting on ``fd``; each raises ``error`` in its fiber."""
         # A scan: closing is rare, operations on descriptors are not.
         for ud in [ud for ud, f in self._fd_of_op.items() if f == fd]:
-            if ud not in self._closing:
-                self._closing[ud] = error
+            if ud not in self.closing:
+                self.closing[ud] = error
                 self._next_cancel += 1
                 self.ring.prep_async_cancel(self._next_cancel, ud)
 
