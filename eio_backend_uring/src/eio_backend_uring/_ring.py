@@ -525,6 +525,33 @@ class Ring:
         self._sq_tail = (tail + 1) & M32
         inflight[user_data] = anchor
 
+    def prep_recv_into(self, user_data: int, fd: int, buf: WriteableBuffer | Pinned, poll_first: bool, /) -> None:
+        """`prep_recv` of the whole of ``buf`` with no ``MSG_*`` flags: the receive of a stream socket's read.
+
+        The same SQE and the same checks, with positional arguments only and
+        no ``start``/``length`` to apply: it runs once per read that waits.
+        """
+        inflight = self._inflight
+        if user_data in inflight:
+            raise ValueError(f"user_data {user_data} is already in flight")
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
+        else:
+            address, nbytes, anchor = pin_writable(buf)
+        if nbytes > MAX_RW:
+            nbytes = MAX_RW
+        tail = self._sq_tail
+        if tail == self._sq_limit:
+            self._make_room()
+        pack_sqe(
+            self._sqes, (tail & self._sq_mask) << 6,
+            IORING_OP_RECV, 0, IORING_RECVSEND_POLL_FIRST if poll_first else 0, fd, 0, address, nbytes, 0,
+            user_data, 0, 0, 0, 0, 0,
+        )  # fmt: skip
+        self._sq_tail = (tail + 1) & M32
+        inflight[user_data] = anchor
+
     def prep_connect(self, user_data: int, fd: int, address: bytes) -> None:
         """Queue a CONNECT of socket ``fd`` to ``address`` (raw, see :func:`encode_sockaddr`)."""
         address = bytes(address)

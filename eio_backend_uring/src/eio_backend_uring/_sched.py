@@ -55,6 +55,7 @@ class Uring:
         "_old_wakeup_fd",
         "_fd_of_op",
         "closing",
+        "_cancel_op_fn",
         "closed",
     )
 
@@ -69,6 +70,8 @@ class Uring:
         # and the error each cancelled that way must raise.
         self._fd_of_op: dict[int, int] = {}
         self.closing: dict[int, BaseException] = {}
+        # Bound once: each operation's `cancel_fn` is a partial of it.
+        self._cancel_op_fn = self._cancel_op
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
@@ -209,7 +212,7 @@ class Uring:
         """
         self._ops[user_data] = fiber
         # A partial, not a closure: no cells in the callers' frames.
-        fiber.cancel_fn = partial(self._cancel_op, user_data)
+        fiber.cancel_fn = partial(self._cancel_op_fn, user_data)
         if fd >= 0:
             self._fd_of_op[user_data] = fd
 
@@ -217,9 +220,9 @@ class Uring:
         """Queue a ring RECV into ``buf`` for ``fiber`` (`Ring.prep_recv`, then `register_op`); return its user_data."""
         ud = self._next_ud
         self._next_ud = ud + 1
-        self.ring.prep_recv(ud, fd, buf, poll_first=poll_first)
+        self.ring.prep_recv_into(ud, fd, buf, poll_first)
         self._ops[ud] = fiber
-        fiber.cancel_fn = partial(self._cancel_op, ud)
+        fiber.cancel_fn = partial(self._cancel_op_fn, ud)
         self._fd_of_op[ud] = fd
         return ud
 
