@@ -770,11 +770,18 @@ class Ring:
         if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
             self.reap(callback)
 
-    def submit_nowait(self) -> None:
-        """Submit what is queued, never blocking; with nothing queued this makes no system call."""
+    def submit_nowait(self) -> list[Completion]:
+        """Submit what is queued, never blocking, and reap: :meth:`poll_nowait` returning the completions.
+
+        With nothing queued and nothing completed it makes no system call and
+        returns an empty list after a few shared-memory reads.
+        """
         sq = self._sq_u32
         if (self._sq_tail - sq[self._sq_head_i]) & M32 or sq[self._sq_flags_i] & SQ_NEEDS_ENTER or self._events_always:
             self.submit_and_wait(0)
+        if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
+            return self.completions()
+        return []
 
     def requeue(self, completions: list[Completion]) -> None:
         """Put back completions taken with :meth:`completions` but not handled: they come first next time."""

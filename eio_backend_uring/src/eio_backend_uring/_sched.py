@@ -117,7 +117,9 @@ class Uring:
         """Submit queued SQEs; if ``timeout`` isn't 0, wait for a completion (at most ``timeout`` s)."""
         ring = self.ring
         if timeout == 0:
-            ring.submit_nowait()
+            completions = ring.submit_nowait()
+            if not completions:
+                return  # the common case while fibers are ready: a few shared-memory reads
         else:
             self._sleeping = True
             try:
@@ -127,9 +129,9 @@ class Uring:
                     ring.submit_and_wait(0)
             finally:
                 self._sleeping = False
-        completions = ring.completions()
-        if not completions:
-            return
+            completions = ring.completions()
+            if not completions:
+                return
         # Dispatch, with `Fiber.wake` inlined for operations: this runs once per completion.
         ops_pop = self._ops.pop
         fds = self._fd_of_op
