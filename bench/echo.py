@@ -23,8 +23,9 @@ Servers (``--only`` takes these names):
 
 Besides throughput it reports the server's CPU time per message (user + system,
 from ``/proc``): on a busy machine throughput swings with the other load, while
-CPU per message stays comparable. Servers take turns, run after run. The eio/peer
-ratios are printed so that above 1 means eio is better.
+CPU per message stays comparable. Servers take turns, run after run. Every
+ratio is eio's figure divided by the peer's (throughput: above 1 is better for
+eio; CPU per message: below 1 is).
 """
 
 from __future__ import annotations
@@ -312,30 +313,59 @@ class ServerProcess:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` (Linux ``/proc``; 0.0 where there is none)."""
+def process_cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``pid``, all threads (Linux ``/proc``; zeros where there is none)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return 0.0, 0.0
+    return int(fields[11]) / _CLOCK_TICKS, int(fields[12]) / _CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` (Linux ``/proc``; 0.0 where there is none)."""
+    user, system = process_cpu_times(pid)
+    return user + system
 
 
 class Result:
-    """Per server: the best throughput, and the least server CPU time per operation, over the runs."""
+    """Per server: the best throughput, and the least server CPU time per operation, over the runs.
 
-    __slots__ = ("rate", "cpu_us")
+    ``user_us`` is the user-space part of that least CPU time (the rest is
+    system time: the kernel's share of the sockets and the event loop).
+    """
+
+    __slots__ = ("rate", "cpu_us", "user_us")
 
     def __init__(self) -> None:
         self.rate = 0.0
         self.cpu_us = float("inf")
+        self.user_us = float("inf")
 
-    def add(self, rate: float, cpu_us: float) -> None:
+    def add(self, rate: float, cpu_us: float, user_us: float = 0.0) -> None:
         """Keep the best of this run and the previous ones."""
         self.rate = max(self.rate, rate)
-        if cpu_us > 0:
-            self.cpu_us = min(self.cpu_us, cpu_us)
+        if 0 < cpu_us < self.cpu_us:
+            self.cpu_us = cpu_us
+            self.user_us = user_us
+
+
+def per_op_us(before: tuple[float, float], after: tuple[float, float], ops: float) -> tuple[float, float]:
+    """CPU microseconds per operation (user + system, user) between two `process_cpu_times` readings."""
+    if not ops:
+        return 0.0, 0.0
+    user = after[0] - before[0]
+    system = after[1] - before[1]
+    return (user + system) / ops * 1e6, user / ops * 1e6
+
+
+def load_average() -> str:
+    """The 1-minute load average, for the report (the machine may be shared)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
 
 
 def bench(names: Sequence[str], connections: int, seconds: float, repeat: int) -> tuple[dict[str, Result], dict[str, str]]:
@@ -360,39 +390,47 @@ def bench(names: Sequence[str], connections: int, seconds: float, repeat: int) -
             for name in runnable:
                 server = ServerProcess(name)
                 try:
-                    before = server.cpu_seconds()
+                    before = process_cpu_times(server.proc.pid)
                     rate, count = run_client(exe, server.port, connections, seconds)
-                    used = server.cpu_seconds() - before
+                    after = process_cpu_times(server.proc.pid)
                 finally:
                     server.stop()
                 # The CPU time also covers the client's warm-up: count its messages too.
-                cpu_us = used / (count * (seconds + WARMUP_SECONDS) / seconds) * 1e6 if count else 0.0
-                results[name].add(rate, cpu_us)
-                print(f"  {name}: {rate:,.0f} msgs/s, {cpu_us:.1f} us CPU/msg", file=sys.stderr, flush=True)
+                cpu_us, user_us = per_op_us(before, after, count * (seconds + WARMUP_SECONDS) / seconds)
+                results[name].add(rate, cpu_us, user_us)
+                print(
+                    f"  {name}: {rate:,.0f} msgs/s, {cpu_us:.1f} us CPU/msg ({user_us:.1f} user)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return results, skipped
 
 
 def format_results(results: dict[str, Result], connections: int, what: str = "64 B messages", unit: str = "msgs/s") -> str:
     """Markdown tables: throughput and server CPU per operation, then eio relative to each peer."""
     lines = [
-        f"| server ({connections} connections, {what}) | {unit} | server CPU us/op |",
-        "|---|---:|---:|",
+        f"| server ({connections} connections, {what}) | {unit} | server CPU us/op | of which user |",
+        "|---|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {r.rate:,.0f} | {r.cpu_us:.1f} |" for name, r in results.items()]
-    ratio_lines: list[str] = []
-    for e in EIO_NAMES:
-        for p in PEER_NAMES:
-            if e in results and p in results and results[p].rate > 0:
-                re_, rp = results[e], results[p]
-                ratio_lines.append(f"| {e} / {p} | {re_.rate / rp.rate:.2f}x | {rp.cpu_us / re_.cpu_us:.2f}x |")
+    lines += [f"| {name} | {r.rate:,.0f} | {r.cpu_us:.1f} | {r.user_us:.1f} |" for name, r in results.items()]
+    ratio_lines = [
+        ratio_row(f"{e} / {p}", results[e], results[p])
+        for e in EIO_NAMES
+        for p in PEER_NAMES
+        if e in results and p in results and results[p].rate > 0 and results[e].rate > 0
+    ]
     if ratio_lines:
-        lines += [
-            "",
-            "| eio vs peer (> 1: eio is better) | throughput | CPU efficiency |",
-            "|---|---:|---:|",
-            *ratio_lines,
-        ]
+        lines += ["", RATIO_HEADER, *ratio_lines]
     return "\n".join(lines)
+
+
+RATIO_HEADER = "| eio's figure / the peer's | throughput (above 1: eio is better) | CPU per op (below 1: eio is better) |\n|---|---:|---:|"
+"""The header of the ratio tables: every ratio is eio's figure divided by the peer's."""
+
+
+def ratio_row(label: str, eio: Result, peer: Result) -> str:
+    """One row of a ratio table (see `RATIO_HEADER`)."""
+    return f"| {label} | {eio.rate / peer.rate:.2f}x | {eio.cpu_us / peer.cpu_us:.2f}x |"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -409,8 +447,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         SERVERS[args.serve]()
         return 0
     names: list[str] = list(args.only) if args.only else list(SERVERS)
+    load_before = load_average()
     results, skipped = bench(names, args.connections, args.seconds, args.repeat)
     print(format_results(results, args.connections))
+    print(f"\nload average (1 min) before / after: {load_before} / {load_average()}")
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     if args.json:
@@ -418,6 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = {
                 "msgs_per_s": {name: r.rate for name, r in results.items()},
                 "server_cpu_us_per_msg": {name: r.cpu_us for name, r in results.items()},
+                "server_user_us_per_msg": {name: r.user_us for name, r in results.items()},
                 "skipped": skipped,
                 "connections": args.connections,
                 "seconds": args.seconds,

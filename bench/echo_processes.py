@@ -157,7 +157,7 @@ def format_results(results: dict[str, Result], connections: int) -> str:
     """A Markdown table: throughput, server CPU per message, and throughput relative to uvloop streams."""
     peer = results.get(PEER)
     lines = [
-        f"| server ({connections} connections, 64 B messages, {os.cpu_count()} CPUs) | msgs/s | server CPU us/msg | throughput / {PEER} |",
+        f"| server ({connections} connections, 64 B messages, {os.cpu_count()} CPUs) | msgs/s | server CPU us/msg | throughput / {PEER}'s (above 1: better) |",
         "|---|---:|---:|---:|",
     ]
     for name, r in results.items():

@@ -49,10 +49,14 @@ if not __package__:
 
 from bench.echo import (
     HOST,
+    RATIO_HEADER,
     Result,
     announce,
     format_results,
-    process_cpu_seconds,
+    load_average,
+    per_op_us,
+    process_cpu_times,
+    ratio_row,
     serve_asyncio,
     unavailable,
     uvloop_factory,
@@ -288,14 +292,14 @@ def bench(
         for name in runnable:
             server = ServerProcess(name)
             try:
-                before = process_cpu_seconds(server.proc.pid)
+                before = process_cpu_times(server.proc.pid)
                 rate = run_wrk(wrk, server.port, connections, seconds, threads)
-                used = process_cpu_seconds(server.proc.pid) - before
+                after = process_cpu_times(server.proc.pid)
             finally:
                 server.stop()
-            cpu_us = used / (rate * seconds) * 1e6 if rate else 0.0
-            results[name].add(rate, cpu_us)
-            print(f"  {name}: {rate:,.0f} req/s, {cpu_us:.1f} us CPU/req", file=sys.stderr, flush=True)
+            cpu_us, user_us = per_op_us(before, after, rate * seconds)
+            results[name].add(rate, cpu_us, user_us)
+            print(f"  {name}: {rate:,.0f} req/s, {cpu_us:.1f} us CPU/req ({user_us:.1f} user)", file=sys.stderr, flush=True)
     return results, skipped
 
 
@@ -306,14 +310,14 @@ def format_http_results(results: dict[str, Result], connections: int) -> str:
     if lines is None:
         return text
     rows = [
-        f"| {_EIO_LINES} / {p} | {lines.rate / results[p].rate:.2f}x | {results[p].cpu_us / lines.cpu_us:.2f}x |"
+        ratio_row(f"{_EIO_LINES} / {p}", lines, results[p])
         for p in _PEERS
-        if p in results and results[p].rate > 0 and lines.cpu_us > 0
+        if p in results and results[p].rate > 0 and lines.rate > 0
     ]
     if not rows:
         return text
-    if "| eio vs peer" not in text:
-        text += "\n\n| eio vs peer (> 1: eio is better) | throughput | CPU efficiency |\n|---|---:|---:|"
+    if RATIO_HEADER not in text:
+        text += "\n\n" + RATIO_HEADER
     return text + "\n" + "\n".join(rows)
 
 
@@ -336,8 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("wrk is missing: this benchmark needs it (apt-get install -y wrk); nothing was measured")
         return 1
     names: list[str] = list(args.only) if args.only else list(SERVERS)
+    load_before = load_average()
     results, skipped = bench(wrk, names, args.connections, args.seconds, args.repeat, args.threads)
     print(format_http_results(results, args.connections))
+    print(f"\nload average (1 min) before / after: {load_before} / {load_average()}")
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     if args.json:
@@ -345,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc = {
                 "req_per_s": {name: r.rate for name, r in results.items()},
                 "server_cpu_us_per_req": {name: r.cpu_us for name, r in results.items()},
+                "server_user_us_per_req": {name: r.user_us for name, r in results.items()},
                 "skipped": skipped,
                 "connections": args.connections,
                 "seconds": args.seconds,

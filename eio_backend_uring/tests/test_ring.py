@@ -390,6 +390,51 @@ def test_socketpair_send_recv_exact_bytes(ring: Ring) -> None:
         assert result(ring, 6) == 0  # end of stream
 
 
+def test_recv_into_a_view_keeps_its_memory_until_completion(ring: Ring) -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        backing = bytearray(12)
+        view = memoryview(backing)[3:8]
+        ring.prep_recv_into(1, b.fileno(), view, True)  # POLL_FIRST: nothing is there yet
+        ring.submit_and_wait(0)
+        assert not ring.has_completions()
+        view.release()  # the caller lets go of its view: the ring still holds the memory
+        with pytest.raises(BufferError):
+            backing.extend(b"resizing would move the memory the kernel writes to")
+        a.send(b"abcdefgh")
+        assert result(ring, 1) == 5
+        assert backing == b"\0\0\0abcde\0\0\0\0"
+        backing.extend(b"!")  # released with the op's own completion
+        with pytest.raises(ValueError, match="already in flight"):
+            ring.prep_recv_into(2, b.fileno(), bytearray(4), False)
+            ring.prep_recv_into(2, b.fileno(), bytearray(4), False)
+        with pytest.raises(TypeError, match="writable"):
+            ring.prep_recv_into(3, b.fileno(), memoryview(b"read-only"), False)
+        assert result(ring, 2) == 3  # "fgh" was left over
+        a.shutdown(socket.SHUT_WR)
+        ring.prep_recv_into(4, b.fileno(), bytearray(4), False)
+        assert result(ring, 4) == 0  # end of stream
+
+
+def test_view_addresses_match_ctypes() -> None:
+    import ctypes
+
+    from eio_backend_uring._pin import MEMORYVIEW_BUF_OFFSET, pin_writable, writable_view_address
+
+    assert MEMORYVIEW_BUF_OFFSET  # CPython on Linux: the fast path is in use
+    backing = bytearray(100)
+    for buf in (backing, memoryview(backing), memoryview(backing)[7:42], memoryview(backing).cast("I")[2:5]):
+        want = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+        fast = writable_view_address(buf)
+        assert fast is not None and fast[:2] == (want, memoryview(buf).nbytes)
+        assert pin_writable(buf)[:2] == fast[:2]
+    assert writable_view_address(memoryview(backing)[::2]) is None  # not contiguous: pin_writable says why
+    with pytest.raises(TypeError):
+        pin_writable(memoryview(backing)[::2])
+    assert writable_view_address(memoryview(b"read-only")) is None
+    assert writable_view_address(bytearray()) is None
+
+
 def test_poll_add(ring: Ring) -> None:
     a, b = socket.socketpair()
     with a, b:

@@ -116,7 +116,16 @@ from ._abi import (
     pack_sqe,
 )
 from ._codecs import Statx
-from ._pin import BYTES_DATA_OFFSET, Pinned, bytes_address, path_bytes, pin_readable, pin_writable, span
+from ._pin import (
+    BYTES_DATA_OFFSET,
+    MEMORYVIEW_BUF_OFFSET,
+    Pinned,
+    bytes_address,
+    path_bytes,
+    pin_readable,
+    pin_writable,
+    span,
+)
 from ._probe import unavailable_reason
 from ._syscalls import ARGSZ_EXT, ARGSZ_NONE, sys_enter, sys_register, sys_setup, syscall_error
 
@@ -131,6 +140,8 @@ FD_RESULT: Final = object()
 # closed and did not complete within the grace period: kept alive forever, a
 # small leak being far better than the kernel writing into freed memory.
 _ABANDONED: list[object] = []
+
+_void_at = ctypes.c_void_p.from_address
 
 
 class Ring:
@@ -395,10 +406,11 @@ class Ring:
         inflight = self._inflight
         if user_data in inflight:
             raise ValueError(f"user_data {user_data} is already in flight")
-        if type(buf) is bytearray and buf:
-            # Fast path for the common case (~500 ns, the price of ctypes' from_buffer).
-            char = ctypes.c_char.from_buffer(buf)
-            address, nbytes, anchor = ctypes.addressof(char), len(buf), char
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            # Fast path for the common case, `writable_view_address` inlined
+            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
         else:
             address, nbytes, anchor = pin_writable(buf)
         if start or length >= 0:
@@ -491,10 +503,11 @@ class Ring:
         inflight = self._inflight
         if user_data in inflight:
             raise ValueError(f"user_data {user_data} is already in flight")
-        if type(buf) is bytearray and buf:
-            # Fast path for the common case (~500 ns, the price of ctypes' from_buffer).
-            char = ctypes.c_char.from_buffer(buf)
-            address, nbytes, anchor = ctypes.addressof(char), len(buf), char
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            # Fast path for the common case, `writable_view_address` inlined
+            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
         else:
             address, nbytes, anchor = pin_writable(buf)
         if start or length >= 0:
@@ -507,6 +520,33 @@ class Ring:
         pack_sqe(
             self._sqes, (tail & self._sq_mask) << 6,
             IORING_OP_RECV, 0, IORING_RECVSEND_POLL_FIRST if poll_first else 0, fd, 0, address, nbytes, flags,
+            user_data, 0, 0, 0, 0, 0,
+        )  # fmt: skip
+        self._sq_tail = (tail + 1) & M32
+        inflight[user_data] = anchor
+
+    def prep_recv_into(self, user_data: int, fd: int, buf: WriteableBuffer | Pinned, poll_first: bool, /) -> None:
+        """`prep_recv` of the whole of ``buf`` with no ``MSG_*`` flags: the receive of a stream socket's read.
+
+        The same SQE and the same checks, with positional arguments only and
+        no ``start``/``length`` to apply: it runs once per read that waits.
+        """
+        inflight = self._inflight
+        if user_data in inflight:
+            raise ValueError(f"user_data {user_data} is already in flight")
+        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
+        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
+            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
+        else:
+            address, nbytes, anchor = pin_writable(buf)
+        if nbytes > MAX_RW:
+            nbytes = MAX_RW
+        tail = self._sq_tail
+        if tail == self._sq_limit:
+            self._make_room()
+        pack_sqe(
+            self._sqes, (tail & self._sq_mask) << 6,
+            IORING_OP_RECV, 0, IORING_RECVSEND_POLL_FIRST if poll_first else 0, fd, 0, address, nbytes, 0,
             user_data, 0, 0, 0, 0, 0,
         )  # fmt: skip
         self._sq_tail = (tail + 1) & M32
@@ -729,6 +769,23 @@ class Ring:
             self.submit_and_wait(0)
         if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
             self.reap(callback)
+
+    def submit_nowait(self) -> list[Completion]:
+        """Submit what is queued, never blocking, and reap: :meth:`poll_nowait` returning the completions.
+
+        With nothing queued and nothing completed it makes no system call and
+        returns an empty list after a few shared-memory reads.
+        """
+        sq = self._sq_u32
+        if (self._sq_tail - sq[self._sq_head_i]) & M32 or sq[self._sq_flags_i] & SQ_NEEDS_ENTER or self._events_always:
+            self.submit_and_wait(0)
+        if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
+            return self.completions()
+        return []
+
+    def requeue(self, completions: list[Completion]) -> None:
+        """Put back completions taken with :meth:`completions` but not handled: they come first next time."""
+        self._backlog[:0] = completions
 
     def has_completions(self) -> bool:
         """Whether :meth:`completions` would return something; reads shared memory only."""

@@ -21,6 +21,7 @@ import select
 import signal
 import socket
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from eio.lowlevel import ON, Fiber, Loop, current_fiber, from_oserror, wait
@@ -43,7 +44,7 @@ class Uring:
     __slots__ = (
         "ring",
         "_ops",
-        "_cancels",
+        "cancels",
         "_next_ud",
         "_next_cancel",
         "_efd",
@@ -53,7 +54,8 @@ class Uring:
         "_signal_buf",
         "_old_wakeup_fd",
         "_fd_of_op",
-        "_closing",
+        "closing",
+        "_cancel_op_fn",
         "closed",
     )
 
@@ -61,13 +63,15 @@ class Uring:
         self.ring = Ring(entries)
         self._ops: dict[int, Fiber] = {}
         # Operations asked to cancel, and the error to raise if they were.
-        self._cancels: dict[int, BaseException] = {}
+        self.cancels: dict[int, BaseException] = {}
         self._next_ud = _FIRST_OP_UD
         self._next_cancel = _CANCEL_BASE
         # Operations waiting on a descriptor (polls, receives), so `notify_closing` can cancel them,
         # and the error each cancelled that way must raise.
         self._fd_of_op: dict[int, int] = {}
-        self._closing: dict[int, BaseException] = {}
+        self.closing: dict[int, BaseException] = {}
+        # Bound once: each operation's `cancel_fn` is a partial of it.
+        self._cancel_op_fn = self._cancel_op
         self._efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
         self._efd_buf = bytearray(8)
         self._sleeping = False
@@ -113,17 +117,43 @@ class Uring:
         """Submit queued SQEs; if ``timeout`` isn't 0, wait for a completion (at most ``timeout`` s)."""
         ring = self.ring
         if timeout == 0:
-            ring.poll_nowait(self._complete)
-            return
-        self._sleeping = True
+            completions = ring.submit_nowait()
+            if not completions:
+                return  # the common case while fibers are ready: a few shared-memory reads
+        else:
+            self._sleeping = True
+            try:
+                if not loop.inbox:
+                    ring.submit_and_wait(1, timeout)
+                else:
+                    ring.submit_and_wait(0)
+            finally:
+                self._sleeping = False
+            completions = ring.completions()
+            if not completions:
+                return
+        # Dispatch, with `Fiber.wake` inlined for operations: this runs once per completion.
+        ops_pop = self._ops.pop
+        fds = self._fd_of_op
+        ready = loop.run_queue.append
+        delivered = 0
         try:
-            if not loop.inbox:
-                ring.submit_and_wait(1, timeout)
-            else:
-                ring.submit_and_wait(0)
-        finally:
-            self._sleeping = False
-        ring.reap(self._complete)
+            for user_data, res, _flags in completions:
+                delivered += 1
+                fiber = ops_pop(user_data, None)
+                if fiber is not None:
+                    if fds:
+                        # Done waiting on its descriptor: a close from now on doesn't concern it.
+                        fds.pop(user_data, None)
+                    fiber.cancel_fn = None
+                    fiber.value = res
+                    ready(fiber)
+                elif user_data < _FIRST_OP_UD:
+                    self._rearm(user_data)
+                # else: a cancel's own completion; the target reports by itself.
+        except BaseException:
+            ring.requeue(completions[delivered:])
+            raise
 
     def busy(self) -> bool:
         """Whether an operation is in flight in the ring."""
@@ -144,16 +174,12 @@ class Uring:
 
     # -- operations ---------------------------------------------------------------
 
-    def _complete(self, user_data: int, res: int, flags: int) -> None:
-        if user_data < _FIRST_OP_UD:
-            if user_data == _EVENTFD_UD:
-                self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
-            elif user_data == _SIGNAL_UD and self._signal_socks is not None:
-                self.ring.prep_read(_SIGNAL_UD, self._signal_socks[0].fileno(), self._signal_buf)
-            return
-        if user_data >= _CANCEL_BASE:
-            return  # a cancel's own completion: the target reports by itself
-        self._ops.pop(user_data).wake(res)
+    def _rearm(self, user_data: int) -> None:
+        """Queue again the READ that keeps the eventfd (or the signal wake-up socket) watched."""
+        if user_data == _EVENTFD_UD:
+            self.ring.prep_read(_EVENTFD_UD, self._efd, self._efd_buf)
+        elif user_data == _SIGNAL_UD and self._signal_socks is not None:
+            self.ring.prep_read(_SIGNAL_UD, self._signal_socks[0].fileno(), self._signal_buf)
 
     def next_user_data(self) -> int:
         """A fresh user_data for an operation."""
@@ -170,31 +196,55 @@ class Uring:
         the cancel, is returned as is. An operation waiting on a descriptor
         ``fd`` (a poll, a receive) can also be ended by `notify_closing`:
         then, unless it had completed, it raises the error given there.
+        (`register_op`, the wait, then `op_result`: hot paths inline this.)
         """
-        fiber = current_fiber()
+        self.register_op(user_data, current_fiber(), fd)
+        res: int = await wait()
+        if self.cancels or self.closing:
+            res = self.op_result(user_data, res)
+        return res
+
+    def register_op(self, user_data: int, fiber: Fiber, fd: int = -1) -> None:
+        """Make the completion of the operation just queued with ``user_data`` wake ``fiber`` (suspending next).
+
+        The fiber's cancellation then asks the kernel to cancel the operation,
+        and so does `notify_closing` for ``fd`` (if not -1). After the wait,
+        the result is final unless `cancels` or `closing` is non-empty: then
+        the caller passes it through `op_result`.
+        """
         self._ops[user_data] = fiber
-        cancels = self._cancels
+        # A partial, not a closure: no cells in the callers' frames.
+        fiber.cancel_fn = partial(self._cancel_op_fn, user_data)
+        if fd >= 0:
+            self._fd_of_op[user_data] = fd
 
-        def cancel(error: BaseException) -> None:
-            cancels[user_data] = error
-            self._next_cancel += 1
-            # Stay suspended: only the operation's own completion wakes us.
-            self.ring.prep_async_cancel(self._next_cancel, user_data)
+    def start_recv(self, fiber: Fiber, fd: int, buf: memoryview, poll_first: bool) -> int:
+        """Queue a ring RECV into ``buf`` for ``fiber`` (`Ring.prep_recv`, then `register_op`); return its user_data."""
+        ud = self._next_ud
+        self._next_ud = ud + 1
+        self.ring.prep_recv_into(ud, fd, buf, poll_first)
+        self._ops[ud] = fiber
+        fiber.cancel_fn = partial(self._cancel_op_fn, ud)
+        self._fd_of_op[ud] = fd
+        return ud
 
-        fiber.cancel_fn = cancel
-        if fd < 0:
-            res: int = await wait()
-        else:
-            fds = self._fd_of_op
-            fds[user_data] = fd
-            res = await wait()
-            del fds[user_data]
-            if self._closing:
-                closing = self._closing.pop(user_data, None)
-                # An operation that completed before the close reports its result.
-                if closing is not None and res < 0:
-                    cancels.pop(user_data, None)
-                    raise closing
+    def _cancel_op(self, user_data: int, error: BaseException) -> None:
+        self.cancels[user_data] = error
+        self._next_cancel += 1
+        # The fiber stays suspended: only the operation's own completion wakes it.
+        self.ring.prep_async_cancel(self._next_cancel, user_data)
+
+    def op_result(self, user_data: int, res: int) -> int:
+        """The outcome of a registered operation that completed with ``res``: ``res``, or the error to raise.
+
+        Needed only while `cancels` or `closing` is non-empty; see `await_op` for the rules.
+        """
+        closing = self.closing.pop(user_data, None) if self.closing else None
+        # An operation that completed before the close reports its result.
+        if closing is not None and res < 0:
+            self.cancels.pop(user_data, None)
+            raise closing
+        cancels = self.cancels
         if cancels:
             error = cancels.pop(user_data, None)
             if error is not None and res == -errno.ECANCELED:
@@ -225,8 +275,8 @@ class Uring:
         """Cancel every operation waiting on ``fd``; each raises ``error`` in its fiber."""
         # A scan: closing is rare, operations on descriptors are not.
         for ud in [ud for ud, f in self._fd_of_op.items() if f == fd]:
-            if ud not in self._closing:
-                self._closing[ud] = error
+            if ud not in self.closing:
+                self.closing[ud] = error
                 self._next_cancel += 1
                 self.ring.prep_async_cancel(self._next_cancel, ud)
 

@@ -215,16 +215,28 @@ async def _accept_retrying(
 
 
 async def _accept_fork(
-    sw: Switch, sock: ListeningSocket, handler: ConnectionHandler, on_error: ErrorHandler | None, who: str
+    sw: Switch,
+    sock: ListeningSocket,
+    handler: ConnectionHandler,
+    on_error: ErrorHandler | None,
+    who: str,
+    release: Callable[[], None] | None = None,
 ) -> None:
+    """Accept one connection and fork its handler; ``release()`` is called as soon as ``handler`` ends (if it starts)."""
     flow, addr = await _accept_retrying(sw, sock, on_error, who)
     started = False
 
     async def run_handler() -> None:
+        # The connection's fiber: every frame here is resumed at each of its
+        # wake-ups, so ``release`` is called here rather than from a wrapper.
         nonlocal started
         started = True
         try:
-            await handler(flow, addr)
+            try:
+                await handler(flow, addr)
+            finally:
+                if release is not None:
+                    release()
         except GeneratorExit:
             raise  # the loop is discarding this fiber: nothing may suspend now
         except Exception as ex:
@@ -365,17 +377,11 @@ async def run_server(
         raise TypeError(f"{who}: stop must be an eio.Promise or None, got {type(stop).__name__}")
     connections = Semaphore(max_connections if max_connections is not None else 1 << 62)
 
-    async def handle(flow: StreamSocket, addr: StreamAddr) -> None:
-        try:
-            await handler(flow, addr)
-        finally:
-            connections.release()
-
     async def accept_loop(sw: Switch) -> NoReturn:
         while True:
             await connections.acquire()
             try:
-                await _accept_fork(sw, sock, handle, on_error, who)
+                await _accept_fork(sw, sock, handler, on_error, who, connections.release)
             except BaseException:
                 connections.release()
                 if stop is not None and stop.is_resolved():
