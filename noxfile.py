@@ -17,12 +17,12 @@ MEMBERS = {
     "eio_main": "eio_main",
     "eio_backend_uring": "eio_backend_uring",
     "eio_backend_trio": "eio_backend_trio",
-    "tests/backend_selectors": "eio_backend_selectors",
     "eio_backend_asyncio": "eio_backend_asyncio",
+    "eio_backend_windows": "eio_backend_windows",
 }
 
 
-PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src", "eio_backend_trio/src", "tests/backend_selectors/src"]
+PORTABLE_SOURCES = ["eio_api/src", "eio_mock/src", "eio_main/src", "eio_backend_trio/src", "eio_backend_windows/src"]
 
 
 @nox.session(python=False)

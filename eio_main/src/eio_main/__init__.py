@@ -80,7 +80,7 @@ BACKENDS: dict[str, KnownBackend] = {
         KnownBackend("mock", "eio-mock", released=True),
         KnownBackend("trio", "eio-backend-trio", released=True, platforms=("linux", "darwin", "win32", "freebsd")),
         KnownBackend("asyncio", "eio-backend-asyncio", released=True),
-        KnownBackend("windows", "eio-backend-windows", released=False, platforms=("win32",)),
+        KnownBackend("windows", "eio-backend-windows", released=True, platforms=("win32",)),
     )
 }
 
