@@ -30,6 +30,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from eio import Io
 from eio.fs import ClosableDir, Create, Dir, PermissionDenied
 from eio.lowlevel import from_oserror, run_in_systhread
 from eio.unix import MAX_SYMLINKS, ResourceClosed, UnixFile, check_cancelled, stat_of
@@ -195,8 +196,10 @@ class PathDir:
         try:
             return await run_in_systhread(fn)
         except OSError as ex:
-            if not isinstance(ex, PermissionDenied) and ex.filename is None:
+            if not isinstance(ex, Io):
+                # The OS names the native path it was given; name the one asked for.
                 ex.filename = path
+                ex.filename2 = None
             raise from_oserror(ex) from ex
 
     async def _on(self, path: str, follow: bool, fn: Callable[[str], T]) -> T:

@@ -112,7 +112,7 @@ def check_component(name: str, path: str) -> str:
     stripped = name.rstrip(". ")
     if stripped in ("", ".", ".."):
         # Every name of only dots and spaces ends here: "...", ".. ", ". ", "  ".
-        return _raise(path, f"trailing dots or spaces ({name!r} is read as {stripped or '.'!r})")
+        return _raise(path, f"trailing dots or spaces ({name!r}: Windows reads a name of dots and spaces as '.' or '..')")
     return stripped
 
 
