@@ -130,6 +130,7 @@ def test_escapes_are_refused_naming_the_rule(box: OsPath) -> None:
         "nul",
         "sub/CON.txt",
         "Com1",
+        "missing/dir/nul.txt",
         ".. /secret.txt",
         ".../secret.txt",
     ]
@@ -154,6 +155,7 @@ def test_escapes_are_refused_naming_the_rule(box: OsPath) -> None:
         f"nul: {REFUSED} (a reserved device name (NUL in 'nul'))",
         f"sub/CON.txt: {REFUSED} (a reserved device name (CON in 'CON.txt'))",
         f"Com1: {REFUSED} (a reserved device name (COM1 in 'Com1'))",
+        f"missing/dir/nul.txt: {REFUSED} (a reserved device name (NUL in 'nul.txt'))",
         f".. /secret.txt: {REFUSED} (trailing dots or spaces ('.. ': Windows reads a name of dots and spaces as '.' or '..'))",
         f".../secret.txt: {REFUSED} (trailing dots or spaces ('...': Windows reads a name of dots and spaces as '.' or '..'))",
     ]

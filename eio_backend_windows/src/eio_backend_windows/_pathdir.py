@@ -115,6 +115,8 @@ def resolve(root: str, path: str, *, follow: bool) -> tuple[str, str]:
     """
     walk = _Walk(root, path)
     rest = split_relative(path)
+    for name in rest:
+        check_component(name, path)  # every rule first: a refusal never depends on what exists
     while rest:
         name = check_component(rest.pop(0), path)
         walk.push(name, rest)
