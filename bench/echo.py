@@ -240,7 +240,15 @@ SERVERS: dict[str, Callable[[], None]] = {
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,
 }
-EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(windows)", "eio(trio)", "eio(trio) tasks", "eio(asyncio+uvloop)", "eio(asyncio)")
+EIO_NAMES = (
+    "eio(uring)",
+    "eio(uring) 2 domains",
+    "eio(windows)",
+    "eio(trio)",
+    "eio(trio) tasks",
+    "eio(asyncio+uvloop)",
+    "eio(asyncio)",
+)
 PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path as OsPath
 
 import eio
 import pytest
+
 from eio_backend_windows import PathDir, run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="makes symlinks, which need a privilege on Windows")

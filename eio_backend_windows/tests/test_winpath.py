@@ -110,7 +110,7 @@ def test_other_trailing_dots_and_spaces_name_what_windows_opens() -> None:
     assert names("a./b . /c.. /.d") == ["a", "b", "c", ".d"]
 
 
-@pytest.mark.parametrize("char", ['<', '>', '"', "|", "?", "*", "\x00", "\x1f"])
+@pytest.mark.parametrize("char", ["<", ">", '"', "|", "?", "*", "\x00", "\x1f"])
 def test_reserved_characters_are_refused(char: str) -> None:
     name = f"a{char}b"
     assert refused(f"x/{name}") == (
