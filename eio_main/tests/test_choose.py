@@ -61,7 +61,7 @@ def test_forced_backend_missing_names_what_is_installed(monkeypatch: pytest.Monk
         eio_main.choose(registry=reg)
     assert str(err.value) == (
         "eio backend 'trio' was asked for but is not installed (installed: mock); "
-        "eio-backend-trio is not released yet; " + eio_main._platform_hint()  # pyright: ignore[reportPrivateUsage]
+        'install it with: pip install "eio-main[trio]"'
     )
 
 
@@ -93,12 +93,17 @@ def test_hint_for_a_released_backend_installs_it_with_eio_main() -> None:
     assert eio_main.install_hint("mock") == 'install it with: pip install "eio-main[mock]"'
 
 
-def test_hint_for_an_unreleased_backend_names_the_platform_one() -> None:
-    assert eio_main.install_hint("windows", platform="linux") == (
-        'eio-backend-windows is not released yet; install the backend for this platform with: pip install "eio-main[uring]"'
+def test_hint_for_an_unreleased_backend_names_the_platform_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    future = eio_main.KnownBackend("future", "eio-backend-future", released=False, platforms=("plan9",))
+    monkeypatch.setitem(eio_main.BACKENDS, "future", future)
+    assert eio_main.install_hint("future", platform="linux") == (
+        'eio-backend-future is not released yet; install the backend for this platform with: pip install "eio-main[uring]"'
     )
-    assert eio_main.install_hint("trio", platform="win32") == (
-        "eio-backend-trio is not released yet; no backend for win32 is released yet; the in-memory mock backend "
+    assert eio_main.install_hint("future", platform="win32") == (
+        'eio-backend-future is not released yet; install the backend for this platform with: pip install "eio-main[windows]"'
+    )
+    assert eio_main.install_hint("future", platform="plan9") == (
+        "eio-backend-future is not released yet; no backend for plan9 is released yet; the in-memory mock backend "
         'runs anywhere: pip install "eio-main[mock]", then EIO_BACKEND=mock'
     )
 

@@ -478,6 +478,6 @@ def outcomes_of(result: pytest.RunResult, filename: str) -> list[tuple[str, str]
 
 def backend_of(line: str) -> str:
     """The backend in a result line's test id: "uring" in "test_example.py::test_x[uring] PASSED"."""
-    match = re.search(r"\[(\w+)\] ", line)
+    match = re.search(r"\[([\w-]+)\] ", line)
     assert match is not None, line
     return match[1]
