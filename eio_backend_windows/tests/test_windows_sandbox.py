@@ -42,6 +42,9 @@ def box(tmp_path: OsPath, monkeypatch: pytest.MonkeyPatch) -> Iterator[OsPath]:
     (root / "inner").symlink_to("sub/file.txt")
     (root / "subdir").symlink_to("sub")
     (root / "loop").symlink_to("loop")
+    (root / "to_device").symlink_to("sub/nul")
+    (root / "to_stream").symlink_to("file.txt:hidden")
+    (root / "to_drive").symlink_to("C:secret.txt")
     monkeypatch.chdir(root)
     yield root
     assert open_fds() == before
@@ -132,6 +135,9 @@ def test_escapes_are_refused_naming_the_rule(box: OsPath) -> None:
         "sub/CON.txt",
         "Com1",
         "missing/dir/nul.txt",
+        "to_device",
+        "to_stream",
+        "to_drive",
         ".. /secret.txt",
         ".../secret.txt",
     ]
@@ -143,7 +149,7 @@ def test_escapes_are_refused_naming_the_rule(box: OsPath) -> None:
         f"../secret.txt: {REFUSED} ('..' above the directory)",
         f"sub/../../secret.txt: {REFUSED} ('..' above the directory)",
         f"/etc/passwd: {REFUSED} (an absolute path)",
-        f"abs/etc/passwd: {REFUSED} (an absolute path)",
+        f"abs/etc/passwd: {REFUSED} (a link to an absolute path ('abs'))",
         f"leak: {REFUSED} ('..' above the directory)",
         f"deep_leak: {REFUSED} ('..' above the directory)",
         f"C:secret.txt: {REFUSED} (a drive letter (C:))",
@@ -157,6 +163,9 @@ def test_escapes_are_refused_naming_the_rule(box: OsPath) -> None:
         f"sub/CON.txt: {REFUSED} (a reserved device name (CON in 'CON.txt'))",
         f"Com1: {REFUSED} (a reserved device name (COM1 in 'Com1'))",
         f"missing/dir/nul.txt: {REFUSED} (a reserved device name (NUL in 'nul.txt'))",
+        f"to_device: {REFUSED} (a reserved device name (NUL in 'nul'))",
+        f"to_stream: {REFUSED} (an alternate data stream or drive ('file.txt:hidden'))",
+        f"to_drive: {REFUSED} (a link to an absolute path ('to_drive'))",
         f".. /secret.txt: {REFUSED} (trailing dots or spaces ('.. ': Windows reads a name of dots and spaces as '.' or '..'))",
         f".../secret.txt: {REFUSED} (trailing dots or spaces ('...': Windows reads a name of dots and spaces as '.' or '..'))",
     ]

@@ -35,7 +35,7 @@ from eio.fs import ClosableDir, Create, Dir, PermissionDenied
 from eio.lowlevel import from_oserror, run_in_systhread
 from eio.unix import MAX_SYMLINKS, ResourceClosed, UnixFile, check_cancelled, stat_of
 
-from ._winpath import check_component, is_name_surrogate, refuse, split_relative
+from ._winpath import check_component, is_absolute, is_name_surrogate, refuse, split_relative
 
 if TYPE_CHECKING:
     from eio import Switch
@@ -98,6 +98,8 @@ class _Walk:
             target = os.readlink(here)
         except (OSError, ValueError):
             raise refuse(self.path, f"a reparse point that can't be read as a link ({self.parts[-1]!r})") from None
+        if is_absolute(target):  # junctions' targets always are
+            raise refuse(self.path, f"a link to an absolute path ({self.parts[-1]!r})")
         self.hops += 1
         if self.hops > MAX_SYMLINKS:
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.path)
@@ -271,7 +273,15 @@ class PathDir:
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the link ``path`` pointing at ``link_to`` (not checked: following it is)."""
-        await self._on(path, False, lambda p: os.symlink(link_to, p))
+
+        def make(p: str) -> None:
+            if sys.platform == "win32":
+                # Windows makes file and directory links differently: look at what the target is now.
+                os.symlink(link_to, p, target_is_directory=os.path.isdir(os.path.join(os.path.dirname(p), link_to)))
+            else:
+                os.symlink(link_to, p)
+
+        await self._on(path, False, make)
 
     async def read_link(self, path: str, /) -> str:
         """The target of the link ``path``."""
