@@ -272,7 +272,7 @@ def find_program(name: str, env: Mapping[str, str] | None) -> str:
     path = (env if env is not None else os.environ).get("PATH", os.defpath)
     suffixes = [""]
     if sys.platform == "win32":  # "python" is python.exe there (PATHEXT lists what runs)
-        suffixes += os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(os.pathsep)
+        suffixes += os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";")
     for d in path.split(os.pathsep):
         for suffix in suffixes:
             candidate = os.path.join(d or ".", name + suffix)
