@@ -214,6 +214,32 @@ def test_errors_inside_the_sandbox(box: OsPath) -> None:
     ]
 
 
+def test_dot_and_dotdot_are_not_entries(box: OsPath) -> None:
+    """Windows drops a final ``.`` or ``..``: removing ``sub/deeper/..`` must not remove ``sub``."""
+    (box / "empty").mkdir()
+
+    async def main(env: eio.Stdenv) -> list[str]:
+        out: list[str] = []
+        for what, path in (("rmdir", "empty/."), ("rmdir", "sub/deeper/.."), ("unlink", "sub/.."), ("rmdir", "")):
+            try:
+                await (env.cwd / path).rmdir() if what == "rmdir" else await (env.cwd / path).unlink()
+            except eio.Io as ex:
+                out.append(f"{what} {path!r}: {ex.strerror}")
+        out.append((await (env.cwd / "sub/deeper/..").stat(follow=False)).kind)
+        out.append(" ".join(sorted(await (env.cwd / "subdir/..").read_dir())))
+        return out
+
+    assert run(main, path_dirs=True) == [
+        "rmdir 'empty/.': Not a directory entry (the path ends with '.' or '..', or is empty)",
+        "rmdir 'sub/deeper/..': Not a directory entry (the path ends with '.' or '..', or is empty)",
+        "unlink 'sub/..': Not a directory entry (the path ends with '.' or '..', or is empty)",
+        "rmdir '': Not a directory entry (the path ends with '.' or '..', or is empty)",
+        "directory",
+        " ".join(sorted(os.listdir(box))),
+    ]
+    assert (box / "empty").is_dir() and (box / "sub" / "deeper").is_dir()
+
+
 def test_rename_needs_a_path_dir(box: OsPath) -> None:
     async def main(env: eio.Stdenv) -> str:
         other = PathDir(str(box), "other", True)

@@ -112,13 +112,15 @@ def resolve(root: str, path: str, *, follow: bool) -> tuple[str, str]:
 
     Every component is checked by the Windows path rules and every
     intermediate link followed inside ``root`` (the last one too with
-    ``follow``). ``leaf`` is ``""`` when the path names ``root`` or a directory
-    reached by ``..``. Blocking: run it on a worker thread.
+    ``follow``). ``leaf`` is ``""`` when the path names a directory by its
+    last component ``.`` or ``..`` (or is empty): ``parent`` is then that
+    directory. Blocking: run it on a worker thread.
     """
     walk = _Walk(root, path)
     rest = split_relative(path)
     for name in rest:
         check_component(name, path)  # every rule first: a refusal never depends on what exists
+    name = "."
     while rest:
         name = check_component(rest.pop(0), path)
         walk.push(name, rest)
@@ -134,8 +136,8 @@ def resolve(root: str, path: str, *, follow: bool) -> tuple[str, str]:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
             if not _stat.S_ISDIR(st.st_mode):
                 raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
-    if not walk.parts:
-        return root, ""
+    if name in (".", ".."):
+        return walk.native(), ""  # the directory itself, not an entry of its parent
     leaf = walk.parts.pop()
     return walk.native(), leaf
 
@@ -185,13 +187,22 @@ class PathDir:
 
     # -- running an operation ---------------------------------------------------------
 
-    def _where(self, path: str, follow: bool) -> str:
-        """The native path of ``path`` (checked if sandboxed; the last component followed if ``follow``)."""
+    def _where(self, path: str, follow: bool, entry: bool = False) -> str:
+        """The native path of ``path`` (checked if sandboxed; the last component followed if ``follow``).
+
+        ``entry``: the operation removes or makes a directory entry, which
+        ``.``, ``..`` and an empty path don't name (Windows would drop them
+        and act on the directory they lead to).
+        """
         root = self._root or "."
         if not self._sandboxed:
             return os.path.join(root, path) if path else root
         parent, leaf = resolve(root, path, follow=follow)
-        return os.path.join(parent, leaf) if leaf else parent
+        if leaf:
+            return os.path.join(parent, leaf)
+        if entry:
+            raise OSError(errno.EINVAL, "Not a directory entry (the path ends with '.' or '..', or is empty)", path)
+        return parent
 
     async def _run(self, path: str, fn: Callable[[], T]) -> T:
         check_cancelled()
@@ -206,8 +217,8 @@ class PathDir:
                 ex.filename2 = None
             raise from_oserror(ex) from ex
 
-    async def _on(self, path: str, follow: bool, fn: Callable[[str], T]) -> T:
-        return await self._run(path, lambda: fn(self._where(path, follow)))
+    async def _on(self, path: str, follow: bool, fn: Callable[[str], T], entry: bool = False) -> T:
+        return await self._run(path, lambda: fn(self._where(path, follow, entry)))
 
     # -- the Dir interface -------------------------------------------------------------
 
@@ -251,11 +262,11 @@ class PathDir:
 
     async def unlink(self, path: str, /) -> None:
         """Remove the entry ``path`` (a link itself, never its target)."""
-        await self._on(path, False, os.unlink)
+        await self._on(path, False, os.unlink, entry=True)
 
     async def rmdir(self, path: str, /) -> None:
         """Remove the empty directory ``path``."""
-        await self._on(path, False, os.rmdir)
+        await self._on(path, False, os.rmdir, entry=True)
 
     async def rename(self, old_path: str, new_dir: Dir, new_path: str, /) -> None:
         """Move ``old_path`` to ``new_path`` in ``new_dir`` (which must be a `PathDir`), replacing what is there."""
@@ -267,7 +278,7 @@ class PathDir:
             await target._run(new_path, lambda: None)  # raises the closed error
 
         def move() -> None:
-            os.replace(self._where(old_path, False), target._where(new_path, False))
+            os.replace(self._where(old_path, False, True), target._where(new_path, False, True))
 
         await self._run(old_path, move)
 
@@ -281,7 +292,7 @@ class PathDir:
             else:
                 os.symlink(link_to, p)
 
-        await self._on(path, False, make)
+        await self._on(path, False, make, entry=True)
 
     async def read_link(self, path: str, /) -> str:
         """The target of the link ``path``."""
