@@ -17,8 +17,8 @@ MEMBERS = {
     "eio_main": "eio_main",
     "eio_backend_uring": "eio_backend_uring",
     "eio_backend_trio": "eio_backend_trio",
-    "tests/backend_selectors": "eio_backend_selectors",
     "eio_backend_asyncio": "eio_backend_asyncio",
+    "eio_backend_windows": "eio_backend_windows",
 }
 
 
@@ -28,7 +28,7 @@ PORTABLE_SOURCES = [
     "eio_main/src",
     "eio_backend_trio/src",
     "eio_backend_asyncio/src",
-    "tests/backend_selectors/src",
+    "eio_backend_windows/src",
 ]
 
 

@@ -1,4 +1,4 @@
-"""TCP echo benchmark: eio (io_uring, hosted on trio, hosted in asyncio) against asyncio, uvloop and trio stream servers.
+"""TCP echo benchmark: eio (io_uring, the windows backend, hosted on trio, hosted in asyncio) against asyncio, uvloop and trio stream servers.
 
 Each server runs in its own process; bench/echo_client.c (compiled with
 ``gcc -O2`` into a temporary directory at run time) drives it with N
@@ -11,6 +11,8 @@ Servers (``--only`` takes these names):
 
 - ``eio(uring)``: `eio.net.run_server` with ``eio.flow.copy(flow, flow)`` per connection;
 - ``eio(uring) 2 domains``: the same with one additional domain (a second thread and ring);
+- ``eio(windows)``: the same on the windows backend (`eio_backend_windows`: a selector
+  loop, here epoll, with the shared Unix layer's sockets);
 - ``eio(trio)``: the same eio server hosted on trio (`eio_backend_trio`), sockets from the
   shared Unix layer, readiness through the loop's own epoll; ``eio(trio) tasks``: the same
   with one trio task per readiness wait (the portable strategy), for comparison;
@@ -106,6 +108,27 @@ def serve_eio_trio(readiness: str) -> None:
             await eio.net.run_server(sock, echo, on_error=lambda ex: None)
 
     TrioLoop(TaskPoller() if readiness == "tasks" else new_poller(), backend_id="trio").run(main())
+
+
+def serve_eio_windows() -> None:
+    """eio on the windows backend (a selector loop): run_server, eio.flow.copy(flow, flow)."""
+    import eio
+    import eio.net
+
+    import eio_backend_windows
+
+    async def echo(flow: eio.net.StreamSocket, _peer: eio.net.StreamAddr) -> None:
+        await eio.flow.copy(flow, flow)
+
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            sock = await eio.net.listen(sw, env.net, eio.net.Tcp(HOST, 0), backlog=1024, reuse_addr=True)
+            addr = eio.net.listening_addr(sock)
+            assert isinstance(addr, eio.net.Tcp)
+            announce(addr.port)
+            await eio.net.run_server(sock, echo, on_error=lambda ex: None)
+
+    eio_backend_windows.run(main)
 
 
 def serve_eio_asyncio(loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
@@ -208,6 +231,7 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring)": lambda: serve_eio(1),
     "eio(uring) 2 domains": lambda: serve_eio(2),
+    "eio(windows)": serve_eio_windows,
     "eio(trio)": lambda: serve_eio_trio("epoll"),
     "eio(trio) tasks": lambda: serve_eio_trio("tasks"),
     "eio(asyncio+uvloop)": lambda: serve_eio_asyncio(uvloop_factory()),
@@ -217,7 +241,15 @@ SERVERS: dict[str, Callable[[], None]] = {
     "trio": serve_trio,
     "uvloop protocol": serve_uvloop_protocol,
 }
-EIO_NAMES = ("eio(uring)", "eio(uring) 2 domains", "eio(trio)", "eio(trio) tasks", "eio(asyncio+uvloop)", "eio(asyncio)")
+EIO_NAMES = (
+    "eio(uring)",
+    "eio(uring) 2 domains",
+    "eio(windows)",
+    "eio(trio)",
+    "eio(trio) tasks",
+    "eio(asyncio+uvloop)",
+    "eio(asyncio)",
+)
 PEER_NAMES = ("uvloop streams", "asyncio streams", "trio", "uvloop protocol")
 
 
@@ -229,6 +261,7 @@ def unavailable(name: str) -> str | None:
         "trio": "trio",
         "eio(asyncio+uvloop)": "uvloop",
         "eio(asyncio)": "eio_backend_asyncio",
+        "eio(windows)": "eio_backend_windows",
     }.get(name)
     if name.startswith("eio(uring)"):
         module = "eio_backend_uring"

@@ -1,4 +1,4 @@
-"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio (io_uring, hosted on trio, in asyncio) against uvloop, asyncio and trio.
+"""HTTP/1.1 keep-alive "Hello, world!" benchmark: eio (io_uring, windows, hosted on trio, in asyncio) against uvloop, asyncio and trio.
 
 Each server runs in its own process and answers every request on a
 connection with the same small response; `wrk` drives it (100 connections,
@@ -18,6 +18,8 @@ the blank line and writing the response:
   ``consume`` (the peers' ``readuntil`` work), one ``eio.flow.write`` per response;
 - ``eio(uring) lines``: the same, the head read with ``BufRead.line`` (request
   line, then headers up to the blank line: more work than the peers do);
+- ``eio(windows)``: the ``eio(uring)`` server on the windows backend (`eio_backend_windows`:
+  a selector loop, here epoll), its sockets from the shared Unix layer;
 - ``eio(trio)``: the ``eio(uring)`` server hosted on trio (`eio_backend_trio`), its sockets
   from the shared Unix layer;
 - ``eio(asyncio+uvloop)`` / ``eio(asyncio)``: the ``eio(uring)`` server's handler on
@@ -113,7 +115,7 @@ def _eio_handler(
 
 
 def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: str = "uring") -> None:
-    """eio on io_uring (or hosted on trio): a BufRead for the requests, one `eio.flow.write` per response."""
+    """eio on io_uring (or the windows backend, or hosted on trio): a BufRead for the requests, one `eio.flow.write` per response."""
     import eio
     import eio.net
 
@@ -135,6 +137,13 @@ def serve_eio(read_head: Callable[[eio.BufRead], Awaitable[object]], backend: st
 
         network: Callable[[], eio.net.Network] = eio.unix.UnixNetwork
         trio_run_plain(main)
+    elif backend == "windows":
+        import eio.unix
+
+        from eio_backend_windows import run_plain as windows_run_plain
+
+        network = eio.unix.UnixNetwork
+        windows_run_plain(main)
     else:
         from eio_backend_uring._net import UringNetwork
         from eio_backend_uring._run import run_plain
@@ -216,6 +225,7 @@ _PEERS = ("uvloop streams", "asyncio streams", "trio")
 SERVERS: dict[str, Callable[[], None]] = {
     _EIO: lambda: serve_eio(_request_head),
     _EIO_LINES: lambda: serve_eio(_request_lines),
+    "eio(windows)": lambda: serve_eio(_request_head, "windows"),
     "eio(trio)": lambda: serve_eio(_request_head, "trio"),
     "eio(asyncio+uvloop)": lambda: serve_eio_asyncio(uvloop_factory()),
     "eio(asyncio)": lambda: serve_eio_asyncio(None),

@@ -1,7 +1,7 @@
 """Eio's README examples that start with ``Eio_main.run``, run for real through `eio_main.run`.
 
 Each example runs through `eio_main.run` on every OS backend installed here
-(io_uring, selectors...; every run checks ``env.backend_id``), with the
+(io_uring, trio, windows...; every run checks ``env.backend_id``), with the
 environment it gives, and checks that the
 process holds the same file descriptors afterwards as before. Sections
 covered elsewhere (test_readme_main, test_readme_fs, test_readme_process,

@@ -35,11 +35,11 @@ T = TypeVar("T")
 needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads system calls from /proc (Linux)")
 
 # The system calls each backend's loop sleeps in, by machine. io_uring_enter is
-# 426 in the generic table (x86-64, arm64...); the selectors backend sleeps in
+# 426 in the generic table (x86-64, arm64...); the windows backend (a selector) sleeps in
 # epoll_wait / epoll_pwait / epoll_pwait2 (or poll / select where those are the selector).
 _SLEEP_CALLS: dict[str, dict[str, frozenset[int]]] = {
-    "x86_64": {"uring": frozenset({426}), "selectors": frozenset({232, 281, 441, 7, 271, 23, 270})},
-    "aarch64": {"uring": frozenset({426}), "selectors": frozenset({22, 441, 73, 72})},
+    "x86_64": {"uring": frozenset({426}), "windows": frozenset({232, 281, 441, 7, 271, 23, 270})},
+    "aarch64": {"uring": frozenset({426}), "windows": frozenset({22, 441, 73, 72})},
 }
 # A backend not listed: any system call but futex (a thread waiting for the GIL is in futex).
 _FUTEX: dict[str, int] = {"x86_64": 202, "aarch64": 98}
@@ -289,9 +289,9 @@ def test_a_program_that_only_waits_for_a_signal_waits(
         # The child waits until we sleep in the kernel (or, if it may not
         # read our /proc entry, gives us a moment), then signals us.
         pid = os.getpid()
-        # Backends that wait through epoll, poll or select (selectors, trio, asyncio) share one set.
+        # Backends that wait through epoll, poll or select (windows, trio, asyncio) share one set.
         by_backend = _SLEEP_CALLS.get(platform.machine(), {})
-        asleep = sorted(by_backend.get(os_backend, by_backend.get("selectors", ())))
+        asleep = sorted(by_backend.get(os_backend, by_backend.get("windows", ())))
         code = (
             "import os, signal, time\n"
             "give_up = time.monotonic() + 30\n"

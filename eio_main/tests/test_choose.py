@@ -94,7 +94,7 @@ def test_hint_for_a_released_backend_installs_it_with_eio_main() -> None:
 
 
 def test_hint_for_an_unreleased_backend_names_the_platform_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    future = eio_main.KnownBackend("future", "eio-backend-future", released=False)
+    future = eio_main.KnownBackend("future", "eio-backend-future", released=False, platforms=("plan9",))
     monkeypatch.setitem(eio_main.BACKENDS, "future", future)
     assert eio_main.install_hint("future", platform="linux") == (
         'eio-backend-future is not released yet; install the backend for this platform with: pip install "eio-main[uring]"'
@@ -102,8 +102,11 @@ def test_hint_for_an_unreleased_backend_names_the_platform_one(monkeypatch: pyte
     assert eio_main.install_hint("future", platform="darwin") == (
         'eio-backend-future is not released yet; install the backend for this platform with: pip install "eio-main[trio]"'
     )
-    assert eio_main.install_hint("future", platform="sunos5") == (
-        "eio-backend-future is not released yet; no backend for sunos5 is released yet; the in-memory mock backend "
+    assert eio_main.install_hint("future", platform="win32") == (
+        'eio-backend-future is not released yet; install the backend for this platform with: pip install "eio-main[windows]"'
+    )
+    assert eio_main.install_hint("future", platform="plan9") == (
+        "eio-backend-future is not released yet; no backend for plan9 is released yet; the in-memory mock backend "
         'runs anywhere: pip install "eio-main[mock]", then EIO_BACKEND=mock'
     )
 

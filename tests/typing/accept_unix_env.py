@@ -12,4 +12,4 @@ def as_stdenv(env: UnixEnv) -> eio.Stdenv:
 
 def made(new_loop: Loop) -> eio.Stdenv:
     """`make_stdenv` takes the backend's id and its domain-loop factory."""
-    return make_stdenv("selectors", lambda: new_loop)
+    return make_stdenv("windows", lambda: new_loop)

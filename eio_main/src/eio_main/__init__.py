@@ -76,11 +76,12 @@ class KnownBackend:
 BACKENDS: dict[str, KnownBackend] = {
     b.name: b
     for b in (
+        # In the order of preference: a platform's hint names the first that runs there.
         KnownBackend("uring", "eio-backend-uring", released=True, platforms=("linux",)),
+        KnownBackend("windows", "eio-backend-windows", released=True, platforms=("win32",)),
         KnownBackend("mock", "eio-mock", released=True),
         KnownBackend("trio", "eio-backend-trio", released=True, platforms=("linux", "darwin", "win32", "freebsd")),
         KnownBackend("asyncio", "eio-backend-asyncio", released=True),
-        KnownBackend("windows", "eio-backend-windows", released=False, platforms=("win32",)),
     )
 }
 

@@ -179,10 +179,16 @@ class UnixProcess:
         reaped: Promise[int] = Promise()
         resolver = Resolver(reaped)
         pid = self.pid
+        popen = self._popen
 
         def job() -> None:
             try:
-                _pid, status = os.waitpid(pid, 0)
+                if sys.platform == "win32":
+                    # Windows' waitpid takes a process handle, not a PID: Popen holds the handle.
+                    assert popen is not None
+                    status = popen.wait() << 8  # as waitpid's status there
+                else:
+                    _pid, status = os.waitpid(pid, 0)
             except OSError as ex:
                 error = ex
                 outcome: Callable[[], None] = lambda: resolver.resolve_error(error)  # noqa: E731
@@ -277,11 +283,15 @@ def find_program(name: str, env: Mapping[str, str] | None) -> str:
     if "/" in name or (os.sep != "/" and os.sep in name):
         return name
     path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    suffixes = [""]
+    if sys.platform == "win32":  # "python" is python.exe there (PATHEXT lists what runs)
+        suffixes += os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").split(";")
     for d in path.split(os.pathsep):
-        candidate = os.path.join(d or ".", name)
-        # As execvp, skip what exists but can't be run.
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return os.path.abspath(candidate)
+        for suffix in suffixes:
+            candidate = os.path.join(d or ".", name + suffix)
+            # As execvp, skip what exists but can't be run.
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return os.path.abspath(candidate)
     raise ExecutableNotFound(name)
 
 
@@ -315,6 +325,21 @@ async def _open_cwd(cwd: Path) -> int:
             return os.dup(fd)  # close-on-exec, as every descriptor Python makes
         finally:
             await f.close()
+    except Io as ex:
+        ex.add_note(f"opening {cwd} as a child's directory")
+        raise
+
+
+async def _native_cwd(cwd: Path) -> str:
+    """The OS path of the directory ``cwd``, checked by its capability (Windows' directories have ``native_checked``)."""
+    checked = getattr(cwd.dir, "native_checked", None)
+    if checked is None:
+        raise NotNative(f"{cwd}: a child's directory must be a directory of the operating system")
+    try:
+        path = cast(str, await checked(cwd.path))
+        if not os.path.isdir(path):
+            raise from_oserror(NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(cwd)))
+        return path
     except Io as ex:
         ex.add_note(f"opening {cwd} as a child's directory")
         raise
@@ -359,7 +384,9 @@ class UnixProcessManager:
         try:
             cwd_arg: str | None = None
             preexec: Callable[[], None] | None = None
-            if cwd is not None:
+            if cwd is not None and sys.platform == "win32":
+                cwd_arg = await _native_cwd(cwd)  # no directory descriptors there: a path, checked by its capability
+            elif cwd is not None:
                 dir_fd = await _open_cwd(cwd)
                 child_fds.append(dir_fd)
                 if _PROC_FD:

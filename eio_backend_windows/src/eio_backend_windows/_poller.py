@@ -1,9 +1,16 @@
-"""A minimal eio backend: a `selectors` poller plus the shared Unix layer (`eio.unix.make_stdenv`).
+"""`SelectorPoller`: readiness waits over a selector, woken through a socket pair.
 
-It is written against the backend contract documented in `eio.lowlevel`
-alone, and serves as its executable example: the test suite runs every
-backend-parametrised test on it. It registers as ``selectors`` with
-``auto=False``, so `eio_main` uses it only when asked for by name.
+One fiber at most waits on each direction of a descriptor (as in every eio
+poller); the selector is told only what is waited for now, so a descriptor
+nobody waits on costs nothing. ``poll`` wakes the waiting fibers of the
+ready descriptors and forgets them: the shared Unix layer tries its system
+call again and waits anew on ``EAGAIN``.
+
+Wake-ups from other threads and from signal handlers are a byte sent on a
+socket pair whose reading end is registered with the selector. In the main
+thread, ``signal.set_wakeup_fd`` points at the same socket, so a signal that
+arrives while the loop sleeps in ``select`` ends the sleep, and the Python
+handler (which may ``Condition.broadcast``) runs before the loop sleeps again.
 """
 
 from __future__ import annotations
@@ -11,28 +18,33 @@ from __future__ import annotations
 import selectors
 import signal
 import socket
+import sys
 import threading
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING
 
-import eio.unix
-from eio.lowlevel import BackendInfo, BackendRegistry, Fiber, Loop, coroutine_of, suspend
+from eio.lowlevel import Fiber, Loop, suspend
 
-__all__ = ["SelectorPoller", "eio_register_backends", "new_loop", "run", "run_plain"]
+__all__ = ["SelectorPoller"]
 
-T = TypeVar("T")
 _READ = selectors.EVENT_READ
 _WRITE = selectors.EVENT_WRITE
 
 
-class SelectorPoller:
-    """An `eio.lowlevel.ReadinessPoller` over `selectors.DefaultSelector`.
+def _new_selector() -> selectors.BaseSelector:
+    if sys.platform == "win32":
+        return selectors.SelectSelector()  # the only one Windows has (sockets only, up to 512 of them)
+    return selectors.DefaultSelector()  # epoll, kqueue, devpoll or poll: whatever this system does best
 
-    Other threads and signal handlers wake it through a socket pair.
+
+class SelectorPoller:
+    """An `eio.lowlevel.ReadinessPoller` over a selector: plain ``select`` on Windows, the best one elsewhere.
+
+    Other threads and signal handlers wake it through a socket pair (Windows'
+    ``select`` waits on sockets only, so the wake-up is a socket too).
     """
 
     def __init__(self) -> None:
-        self._sel = selectors.DefaultSelector()
+        self._sel = _new_selector()
         self._waiters: tuple[dict[int, Fiber], dict[int, Fiber]] = ({}, {})  # readers, writers
         self._events: dict[int, int] = {}  # what each registered fd is registered for
         self._wake_r, self._wake_w = socket.socketpair()
@@ -136,42 +148,3 @@ if TYPE_CHECKING:
     from eio.lowlevel import ReadinessPoller
 
     _IS_READINESS_POLLER: type[ReadinessPoller] = SelectorPoller  # pyright checks the contract
-
-
-def new_loop() -> Loop:
-    """A new loop with its own selector (one per domain)."""
-    return Loop(SelectorPoller(), backend_id="selectors")
-
-
-def _run_loop(coro: Any) -> Any:
-    loop = new_loop()
-    try:
-        return loop.run(coro)
-    finally:
-        loop.poller.close()
-
-
-def run(main: Callable[[eio.unix.UnixEnv], Awaitable[T]]) -> T:
-    """Run ``await main(env)`` on a new loop, with the full standard environment."""
-    env = eio.unix.make_stdenv("selectors", new_loop)
-    return cast(T, _run_loop(coroutine_of(main, (env,), "eio_backend_selectors.run")))
-
-
-def run_plain(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run ``await fn()`` on a new loop without an environment."""
-    return cast(T, _run_loop(coroutine_of(fn, (), "eio_backend_selectors.run_plain")))
-
-
-def eio_register_backends(registry: BackendRegistry) -> None:
-    """Register ``selectors`` (never chosen automatically)."""
-    registry.register(
-        BackendInfo(
-            name="selectors",
-            priority=5,
-            run=run,
-            unavailable_reason=lambda: None,
-            distribution="eio-backend-selectors",
-            auto=False,
-            run_plain=run_plain,
-        )
-    )
