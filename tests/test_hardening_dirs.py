@@ -111,3 +111,22 @@ def test_a_lying_string_inside_the_directory_is_used_as_its_text(os_backend: str
         return sorted(os.listdir("."))
 
     assert run_env(os_backend, main) == ["made_here"]
+
+
+@pytest.mark.usefixtures("outside")
+@pytest.mark.parametrize("op_name", sorted(OPS))
+@pytest.mark.parametrize("target", ["../outside/secret", "../outside/empty", "../outside/made"])
+def test_a_lying_string_given_to_a_windows_path_dir_does_not_escape(op_name: str, target: str) -> None:
+    """The Windows backend's directories work on path strings (its sandbox on Windows); tested here too."""
+    windows = pytest.importorskip("eio_backend_windows")
+    op = OPS[op_name]
+
+    async def main(env: eio.Stdenv) -> None:
+        (StdPath("mine")).write_text("mine")
+        with pytest.raises((eio.fs.PermissionDenied, eio.fs.NotFound)):
+            result = await op(env.cwd.dir, Sneaky(target))
+            close = getattr(result, "close", None)
+            if close is not None:
+                await close()
+
+    windows.run(main, path_dirs=True)

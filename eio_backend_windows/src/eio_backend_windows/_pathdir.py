@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from eio import Io
 from eio.fs import ClosableDir, Create, Dir, PermissionDenied
 from eio.lowlevel import from_oserror, run_in_systhread
+from eio.path import path_str
 from eio.unix import MAX_SYMLINKS, ResourceClosed, UnixFile, check_cancelled, stat_of
 
 from ._winpath import check_component, is_absolute, is_name_surrogate, refuse, split_relative
@@ -194,6 +195,8 @@ class PathDir:
         ``.``, ``..`` and an empty path don't name (Windows would drop them
         and act on the directory they lead to).
         """
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = path_str(path, "PathDir", "path")
         root = self._root or "."
         if not self._sandboxed:
             return os.path.join(root, path) if path else root
@@ -284,6 +287,8 @@ class PathDir:
 
     async def symlink(self, path: str, link_to: str, /) -> None:
         """Create the link ``path`` pointing at ``link_to`` (not checked: following it is)."""
+        if type(link_to) is not str:
+            link_to = path_str(link_to, "PathDir.symlink", "link_to")
 
         def make(p: str) -> None:
             if sys.platform == "win32":
@@ -300,6 +305,8 @@ class PathDir:
 
     def native(self, path: str, /) -> str | None:
         """The OS path for ``path`` (relative to the process's current directory unless absolute)."""
+        if type(path) is not str:
+            path = path_str(path, "PathDir.native", "path")
         if os.path.isabs(path):
             return path
         if not self._root:
