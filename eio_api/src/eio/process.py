@@ -20,14 +20,17 @@ A process manager is any object with the `ProcessManager` method ``spawn``.
 from __future__ import annotations
 
 import errno as _errno
+import sys as _sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ._core._switch import Switch
 from ._flow._escape import quote_string
-from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, Io, ProcessError, Signaled
-from .buf_read import Parser, parse_string
-from .flow import Sink, Source, buffer_sink
+from ._flow._pipe import mem_pipe
+from ._flow._types import Closable
+from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, ProcessError, Signaled
+from .buf_read import Parser, parse
+from .flow import Sink, Source
 
 if TYPE_CHECKING:
     from .path import Path
@@ -77,7 +80,30 @@ class ExecutableFormatError(ProcessError):
         return (ExecutableFormatError, (self.filename,), self.__dict__)
 
 
-for _cls in (ArgumentListTooLong, PermissionDenied, ExecutableFormatError):
+class StdinNotRead(ProcessError, BrokenPipeError):
+    """The child closed its stdin (it exited, or closed the descriptor) before reading all the input fed to it.
+
+    Raised by `Process.await_` (and so by `run` and `parse_out`) after the
+    child exits, when ``stdin`` was a flow copied into a pipe and the pipe's
+    reader went away with input left: the rest of the input was not
+    delivered. ``StdinNotRead(program, pid)``; ``status`` is the child's exit
+    status once known. `run` and `parse_out` report a failed child as
+    `ChildError` instead (with this as a note).
+    """
+
+    status: ExitStatus | None
+
+    def __init__(self, program: str, pid: int, status: ExitStatus | None = None) -> None:
+        super().__init__(_errno.EPIPE, f"{program} (pid {pid}) stopped reading its stdin before the end of the input")
+        self.program = program
+        self.pid = pid
+        self.status = status
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (StdinNotRead, (self.program, self.pid, self.status), self.__dict__)
+
+
+for _cls in (ArgumentListTooLong, PermissionDenied, ExecutableFormatError, StdinNotRead):
     _cls.__module__ = "eio.process"
 del _cls
 
@@ -131,6 +157,48 @@ class ProcessManager(Protocol):
         ``args`` is a non-empty list of strings (checked by the caller).
         """
         ...
+
+
+class PipeSource(Source, Closable, Protocol):
+    """The reading end of a pipe (`pipe`): a source that can be closed."""
+
+
+class PipeSink(Sink, Closable, Protocol):
+    """The writing end of a pipe (`pipe`): a sink that can be closed."""
+
+
+class PipeManager(Protocol):
+    """A process manager that can make pipes (Eio's ``Process.pipe``): ``env.process_mgr`` of every backend."""
+
+    def pipe(self, sw: Switch, /) -> tuple[PipeSource, PipeSink]:
+        """A new pipe, both ends closed when ``sw`` finishes."""
+        ...
+
+
+def pipe(sw: Switch, mgr: ProcessManager) -> tuple[PipeSource, PipeSink]:
+    """A pipe: ``(source, sink)``, what is written to ``sink`` is read from ``source`` (Eio's ``Process.pipe``).
+
+    Both ends are closed when ``sw`` finishes (close one earlier with
+    ``await end.close()``). With an operating-system process manager this is
+    an OS pipe: either end can be a child's ``stdin`` / ``stdout`` /
+    ``stderr`` as it is (the child gets the descriptor). Close the parent's
+    copy of an end given to a child, so that the reader sees end-of-file
+    once the child is done with it::
+
+        r, w = eio.process.pipe(sw, env.process_mgr)
+        p1 = await eio.process.spawn(sw, env.process_mgr, ["echo", "hi"], stdout=w)
+        await w.close()
+
+    Writing after the reader closed raises `eio.net.ConnectionReset`. The
+    mock's process manager gives an in-memory pipe. `TypeError` if ``mgr``
+    can't make pipes.
+    """
+    make = getattr(mgr, "pipe", None)
+    if make is None:
+        raise TypeError(f"eio.process.pipe: the process manager {mgr!r} can't make pipes (it has no pipe method)")
+    if not isinstance(sw, Switch):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        raise TypeError(f"eio.process.pipe: sw must be an eio.Switch, got {type(sw).__name__}")
+    return cast(PipeManager, mgr).pipe(sw)
 
 
 # -- running processes ----------------------------------------------------------------
@@ -257,15 +325,36 @@ def _child_error(status: ExitStatus, is_success: Callable[[int], bool] | None) -
     return ChildError(status)
 
 
+async def _await_status(proc: Process) -> tuple[ExitStatus, StdinNotRead | None]:
+    """`Process.await_`, with a `StdinNotRead` (which comes with the status) returned rather than raised."""
+    try:
+        return await proc.await_(), None
+    except StdinNotRead as ex:
+        if ex.status is None:
+            raise
+        return ex.status, ex
+
+
+def _check_outcome(status: ExitStatus, stdin_error: StdinNotRead | None, is_success: Callable[[int], bool] | None) -> None:
+    """Raise `ChildError` for a failed child (noting unread input), else the `StdinNotRead` if any."""
+    err = _child_error(status, is_success)
+    if err is not None:
+        if stdin_error is not None:
+            err.add_note(str(stdin_error))
+        raise err
+    if stdin_error is not None:
+        raise stdin_error
+
+
 async def await_exn(proc: Process, *, is_success: Callable[[int], bool] | None = None) -> None:
     """`Process.await_`, then raise `ChildError` unless the child exited with a successful code.
 
     ``is_success(code)`` says which exit codes are a success (default: only 0);
-    death by a signal is always a failure.
+    death by a signal is always a failure. A child that exited successfully
+    without reading all its input raises `StdinNotRead`.
     """
-    err = _child_error(await proc.await_(), is_success)
-    if err is not None:
-        raise err
+    status, stdin_error = await _await_status(proc)
+    _check_outcome(status, stdin_error, is_success)
 
 
 async def run(
@@ -284,18 +373,28 @@ async def run(
 
     A `ChildError` has the note ``running command: <args>`` (see `pp_args`),
     e.g. ``Exited (code 3)`` with ``running command: sh -c "exit 3"``. Returns
-    once the child has exited and its streams have been copied.
+    once the child has exited and its streams have been copied. A child that
+    succeeded but stopped reading ``stdin`` before its end raises `StdinNotRead`.
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options(
         "eio.process.run", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
-    async with Switch.run(name="Process.run") as sw:
-        proc = await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
-        err = _child_error(await proc.await_(), is_success)
-        if err is not None:
-            err.add_note(f"running command: {pp_args(checked)}")
-            raise err
+    try:
+        async with Switch.run(name="Process.run") as sw:
+            proc = await mgr.spawn(
+                sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
+            )
+            status, stdin_error = await _await_status(proc)
+            _check_outcome(status, stdin_error, is_success)
+    except (ChildError, StdinNotRead) as ex:
+        ex.add_note(f"running command: {pp_args(checked)}")
+        raise
+
+
+def _has_fd(flow: object) -> bool:
+    fileno = getattr(flow, "fileno", None)
+    return fileno is not None and isinstance(fileno(), int)
 
 
 async def parse_out(
@@ -309,36 +408,53 @@ async def parse_out(
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
     is_success: Callable[[int], bool] | None = None,
+    max_size: int = _sys.maxsize,
 ) -> T:
-    """Run ``args`` and parse everything it writes to stdout with ``parser`` (as `eio.buf_read.parse`).
+    """Run ``args`` and parse what it writes to stdout with ``parser`` while it runs (as `eio.buf_read.parse`).
 
-    ``parser`` must consume the whole output (``eio.BufRead.take_all``
-    returns it all). The output is collected until the child exits, then
-    parsed, then the exit status is checked as `run` does. Every `eio.Io`
-    error gets the note ``running command: <args>``.
+    The child writes into a pipe (`pipe`; an in-memory one if ``mgr`` has
+    none) that ``parser`` reads as the output comes, buffering at most
+    ``max_size`` bytes (`eio.buf_read.BufferLimitExceeded` beyond), so a
+    parser that consumes as it goes (``lines()``, ``skip``...) runs in
+    bounded memory. ``parser`` must consume the whole output.
+
+    If ``parser`` fails, the child is killed at once (its switch ends) and
+    the parser's error is raised; otherwise the exit status is checked as
+    `run` does (`ChildError`, `StdinNotRead`). Errors get the note
+    ``running command: <args>``.
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options("eio.process.parse_out", cwd, env, executable, {"stdin": stdin, "stderr": stderr})
-    out = bytearray()
+    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"eio.process.parse_out: max_size must be a positive int, got {max_size!r}")
+    from .fiber import fork
+
     try:
         async with Switch.run(name="Process.parse_out") as sw:
+            make = getattr(mgr, "pipe", None)
+            src, sink = cast(PipeManager, mgr).pipe(sw) if make is not None else mem_pipe(sw, "stdout pipe")
             proc = await mgr.spawn(
-                sw,
-                checked,
-                stdin=stdin,
-                stdout=buffer_sink(out),
-                stderr=stderr,
-                cwd=cwd,
-                env=env,
-                executable=executable,
+                sw, checked, stdin=stdin, stdout=sink, stderr=stderr, cwd=cwd, env=env, executable=executable
             )
-            status = await proc.await_()
-            value = await parse_string(parser, bytes(out))
-            err = _child_error(status, is_success)
-            if err is not None:
-                raise err
+            if _has_fd(sink):
+                await sink.close()  # the child has its own copy: end-of-file comes when it closes that
+            else:
+
+                async def close_when_done() -> None:
+                    # The child (or the fiber copying for it) writes into ``sink``: end the output when it is done.
+                    try:
+                        await proc.await_()
+                    except Exception:  # noqa: S110 - reported by the main path's own await_
+                        pass
+                    finally:
+                        await sink.close()
+
+                fork(sw, close_when_done)
+            value = await parse(parser, src, max_size=max_size)
+            status, stdin_error = await _await_status(proc)
+            _check_outcome(status, stdin_error, is_success)
             return value
-    except Io as ex:
+    except Exception as ex:
         ex.add_note(f"running command: {pp_args(checked)}")
         raise
 
@@ -347,10 +463,15 @@ __all__ += [
     "ArgumentListTooLong",
     "ExecutableFormatError",
     "PermissionDenied",
+    "PipeManager",
+    "PipeSink",
+    "PipeSource",
     "Process",
     "ProcessManager",
+    "StdinNotRead",
     "await_exn",
     "parse_out",
+    "pipe",
     "pp_args",
     "run",
     "spawn",
