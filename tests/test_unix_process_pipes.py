@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path as OsPath
 from typing import TypeVar, cast
 
 import eio
+import eio.unix
 import pytest
 from conftest import run_env
 from eio.buf_read import BufferLimitExceeded, ParseError
@@ -308,3 +311,95 @@ def test_parse_out_checks_max_size() -> None:
 
     with pytest.raises(ValueError, match="max_size must be a positive int, got 0"):
         go("mock", main)
+
+
+# -- extra inherited descriptors, a directory capability as the child's cwd ---------------------------
+
+
+def test_a_child_writes_through_an_inherited_descriptor(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> bytes:
+        async with eio.Switch.run() as sw:
+            r, w = eio.process.pipe(sw, env.process_mgr)
+            n = cast(eio.unix.FdFlow, w).fileno()
+            code = f"import os; os.write({n}, b'via-fd-{n}\\n')"
+            proc = await eio.process.spawn(sw, env.process_mgr, [sys.executable, "-c", code], pass_fds=[w])
+            await w.close()
+            await eio.process.await_exn(proc)
+            return await eio.flow.read_all(r)
+
+    data = go(os_backend, main)
+    assert data.startswith(b"via-fd-") and data.endswith(b"\n")
+
+
+def test_pass_fds_takes_numbers_and_nothing_else_is_inherited(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> list[str]:
+        out = bytearray()
+        r, w = os.pipe()
+        try:
+            async with eio.Switch.run() as sw:
+                proc = await eio.process.spawn(
+                    sw, env.process_mgr, ["sh", "-c", "ls /proc/self/fd"], pass_fds=[r], stdout=eio.flow.buffer_sink(out)
+                )
+                await eio.process.await_exn(proc)
+        finally:
+            os.close(r)
+            os.close(w)
+        return sorted(out.decode().split(), key=int)
+
+    fds = go(os_backend, main)
+    # 0, 1, 2, the passed descriptor, and the one ls opened to list the directory.
+    assert len(fds) == 5 and fds[:3] == ["0", "1", "2"]
+
+
+def test_pass_fds_bad_input(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> list[str]:
+        msgs: list[str] = []
+        r, w = os.pipe()
+        os.close(r)
+        os.close(w)
+        async with eio.Switch.run() as sw:
+            bad: list[object] = [[r], ["3"], [True], [-1], 3]
+            for pass_fds in bad:
+                with pytest.raises((TypeError, ValueError)) as info:
+                    await eio.process.spawn(sw, env.process_mgr, ["true"], pass_fds=pass_fds)  # pyright: ignore[reportArgumentType] - wrong on purpose
+                msgs.append(f"{type(info.value).__name__}: {info.value}".replace(f" {r} ", " N "))
+            src, sink = eio.process.pipe(sw, env.process_mgr)
+            await sink.close()
+            with pytest.raises(eio.ResourceClosed):
+                await eio.process.spawn(sw, env.process_mgr, ["true"], pass_fds=[sink])
+            await src.close()
+        return msgs
+
+    assert go(os_backend, main) == [
+        "ValueError: eio.process.spawn: pass_fds: descriptor N is not open",
+        "TypeError: eio.process.spawn: pass_fds items must be descriptors (int) or have fileno(), got '3'",
+        "TypeError: eio.process.spawn: pass_fds items must be descriptors (int) or have fileno(), got True",
+        "ValueError: eio.process.spawn: pass_fds: -1 is not a descriptor",
+        "TypeError: eio.process.spawn: pass_fds must be a list of descriptors, got int",
+    ]
+
+
+def test_pass_fds_on_the_mock_is_a_clear_error() -> None:
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            await eio.process.spawn(sw, env.process_mgr, ["true"], pass_fds=[1])
+
+    with pytest.raises(TypeError, match="pass_fds needs an operating-system process manager; <mock process manager"):
+        go("mock", main)
+
+
+def test_a_childs_cwd_is_a_sandboxed_capability(os_backend: str, tmp_path: OsPath) -> None:
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "inside.txt").write_bytes(b"in the box\n")
+    (tmp_path / "box" / "out").symlink_to(tmp_path)
+
+    async def main(env: eio.Stdenv) -> tuple[bytes, str]:
+        out = bytearray()
+        async with (env.fs / str(tmp_path / "box")).open_subtree() as box:
+            await eio.process.run(env.process_mgr, ["cat", "inside.txt"], cwd=box, stdout=eio.flow.buffer_sink(out))
+            # A symlink leading out of the capability is refused, as `..` is.
+            with pytest.raises(eio.fs.PermissionDenied) as info:
+                await eio.process.run(env.process_mgr, ["pwd"], cwd=box / "out")
+        return bytes(out), info.value.__notes__[0]
+
+    assert go(os_backend, main) == (b"in the box\n", "opening <box:out> as a child's directory")

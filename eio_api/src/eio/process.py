@@ -20,6 +20,7 @@ A process manager is any object with the `ProcessManager` method ``spawn``.
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
 import sys as _sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
@@ -283,6 +284,7 @@ async def spawn(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
+    pass_fds: Sequence[int | HasFileno | PipeSource | PipeSink] = (),
 ) -> Process:
     """Start the program ``args[0]`` with arguments ``args`` as a child process attached to ``sw``.
 
@@ -307,12 +309,84 @@ async def spawn(
     character, `TypeError` if it is a string; the other options are checked
     too (``cwd`` must be an `eio.Path`, ``env`` map str to str), all before
     anything is started.
+
+    ``pass_fds``: more descriptors the child inherits, at the same numbers
+    (Eio's ``Eio_unix.Process.spawn_unix ~fds``, in the spelling of Python's
+    `subprocess`): descriptor numbers, or resources with ``fileno()`` (a
+    socket, an OS pipe's end, an open file; `TypeError` for one without). The parent keeps its own copies.
+    Every other descriptor of the parent is closed in the child. `ValueError`
+    names a descriptor that is not open; `TypeError` if ``mgr`` can't pass
+    descriptors (it is not an operating-system process manager, e.g. the mock's).
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options(
         "eio.process.spawn", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
+    if pass_fds:
+        fds = _check_pass_fds(pass_fds)
+        spawn_unix = getattr(mgr, "spawn_unix", None)
+        if spawn_unix is None:
+            raise TypeError(
+                f"eio.process.spawn: pass_fds needs an operating-system process manager; {mgr!r} can't pass descriptors"
+            )
+        return await cast(FdProcessManager, mgr).spawn_unix(
+            sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable, pass_fds=fds
+        )
     return await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
+
+
+def _check_pass_fds(pass_fds: object) -> list[int]:
+    """``pass_fds`` as a list of open descriptor numbers, or a clear error."""
+    if not isinstance(pass_fds, (list, tuple)):
+        raise TypeError(f"eio.process.spawn: pass_fds must be a list of descriptors, got {type(pass_fds).__name__}")
+    fds: list[int] = []
+    for item in cast("Sequence[object]", pass_fds):
+        if isinstance(item, int) and not isinstance(item, bool):
+            fd = int(item)
+        else:
+            fileno = getattr(item, "fileno", None)
+            if fileno is None or isinstance(item, bool):
+                raise TypeError(f"eio.process.spawn: pass_fds items must be descriptors (int) or have fileno(), got {item!r}")
+            fd = fileno()
+            if not isinstance(fd, int):
+                raise TypeError(f"eio.process.spawn: {item!r}.fileno() gave {fd!r}, not an int")
+        if fd < 0:
+            raise ValueError(f"eio.process.spawn: pass_fds: {fd} is not a descriptor")
+        try:
+            _os.fstat(fd)
+        except OSError:
+            raise ValueError(f"eio.process.spawn: pass_fds: descriptor {fd} is not open") from None
+        fds.append(fd)
+    return fds
+
+
+class HasFileno(Protocol):
+    """Something backed by an OS file descriptor (a socket, a pipe end, a file)."""
+
+    def fileno(self) -> int:
+        """The descriptor."""
+        ...
+
+
+class FdProcessManager(ProcessManager, Protocol):
+    """A process manager of the operating system: it can also pass extra descriptors (``spawn_unix``)."""
+
+    async def spawn_unix(
+        self,
+        sw: Switch,
+        args: Sequence[str],
+        /,
+        *,
+        stdin: Source | None,
+        stdout: Sink | None,
+        stderr: Sink | None,
+        cwd: Path | None,
+        env: Mapping[str, str] | None,
+        executable: str | None,
+        pass_fds: Sequence[int],
+    ) -> Process:
+        """`ProcessManager.spawn`, the child also inheriting ``pass_fds`` at the same numbers."""
+        ...
 
 
 def _default_is_success(code: int) -> bool:
@@ -466,8 +540,10 @@ __all__ += [
     "PipeManager",
     "PipeSink",
     "PipeSource",
+    "HasFileno",
     "Process",
     "ProcessManager",
+    "FdProcessManager",
     "StdinNotRead",
     "await_exn",
     "parse_out",

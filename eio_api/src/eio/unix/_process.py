@@ -49,6 +49,7 @@ from ..path import Path
 from ..process import (
     ArgumentListTooLong,
     ExecutableFormatError,
+    FdProcessManager,
     PermissionDenied,
     PipeManager,
     Process,
@@ -380,6 +381,25 @@ class UnixProcessManager:
         executable: str | None = None,
     ) -> UnixProcess:
         """Start ``args`` in a child attached to ``sw`` (see `eio.process.spawn`)."""
+        return await self.spawn_unix(
+            sw, args, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable, pass_fds=()
+        )
+
+    async def spawn_unix(
+        self,
+        sw: Switch,
+        args: Sequence[str],
+        /,
+        *,
+        stdin: _flow.Source | None,
+        stdout: _flow.Sink | None,
+        stderr: _flow.Sink | None,
+        cwd: Path | None,
+        env: Mapping[str, str] | None,
+        executable: str | None,
+        pass_fds: Sequence[int],
+    ) -> UnixProcess:
+        """`spawn`, the child also inheriting the descriptors ``pass_fds``, at the same numbers (Eio's ``spawn_unix``)."""
         sw.check()
         if executable is not None:
             # A path, as Eio's: never searched for in PATH (Popen would).
@@ -434,6 +454,7 @@ class UnixProcessManager:
                     cwd=cwd_arg,
                     env=env,
                     close_fds=True,
+                    pass_fds=tuple(pass_fds),
                     preexec_fn=preexec,
                 )
             except OSError as ex:
@@ -475,3 +496,4 @@ if TYPE_CHECKING:
     _MGR_IS: type[ProcessManager] = UnixProcessManager
     _PROC_IS: type[Process] = UnixProcess
     _PIPE_IS: type[PipeManager] = UnixProcessManager
+    _UNIX_IS: type[FdProcessManager] = UnixProcessManager
