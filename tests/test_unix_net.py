@@ -383,7 +383,7 @@ def test_passing_descriptors_bad_input(os_backend: str) -> None:
 
             await attempt(send_msg(a, [b"x"], fds=[closed_r]))
             await attempt(send_msg(a, [b"x"], fds=[r]))
-            await attempt(send_msg(a, [b"x"], fds=[True]))  # pyright: ignore[reportArgumentType] - wrong on purpose
+            await attempt(send_msg(a, [b"x"], fds=[True]))
             await attempt(send_msg(a, [b"x"], fds=[eio.flow.string_source("")]))  # pyright: ignore[reportArgumentType]
             await attempt(send_msg(a, [], fds=[w]))
             await attempt(send_msg(tcp_a, [b"x"], fds=[w]))
