@@ -30,7 +30,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 from .. import flow as _flow
 from .._core._cancel import ON
@@ -52,6 +52,7 @@ from .._net.addr import (
     stream_of_socket,
     to_socket,
 )
+from .._net.options import OptionSetting, apply_settings
 from .._net.protocols import DatagramSocket, ListeningSocket, Network, StreamSocket
 from ._fd import Fd
 
@@ -128,6 +129,16 @@ class UnixSocket:
         self._fd.use("getsockopt")
         try:
             return self._sock.getsockopt(level, option)
+        except OSError as ex:
+            raise from_oserror(ex, f"getting socket option {level}/{option}") from ex
+        finally:
+            self._fd.unuse()
+
+    def getsockopt_bytes(self, level: int, option: int, buflen: int, /) -> bytes:
+        """The raw value of a socket option, at most ``buflen`` bytes (a ``struct linger``...)."""
+        self._fd.use("getsockopt")
+        try:
+            return self._sock.getsockopt(level, option, buflen)
         except OSError as ex:
             raise from_oserror(ex, f"getting socket option {level}/{option}") from ex
         finally:
@@ -586,6 +597,26 @@ class UnixNetwork:
         sock = new_socket(addr.family, socket.SOCK_STREAM)
         flow = self.stream_class(sock, sw)  # from here on the switch closes it
         try:
+            await flow.connect_to(to_socket(addr))
+        except BaseException:
+            await flow.close()
+            raise
+        return flow
+
+    async def connect_with(
+        self, sw: Switch, addr: StreamAddr, bind_to: StreamAddr | None, options: Sequence[OptionSetting[Any]], /
+    ) -> StreamSocket:
+        """`connect`, first setting ``options`` and binding the socket to ``bind_to`` (see `eio.net.connect`)."""
+        sw.check()
+        sock = new_socket(addr.family, socket.SOCK_STREAM)
+        flow = self.stream_class(sock, sw)  # from here on the switch closes it
+        try:
+            apply_settings(flow, list(options), "eio.net.connect")
+            if bind_to is not None:
+                try:
+                    sock.bind(to_socket(bind_to))
+                except OSError as ex:
+                    raise from_oserror(ex, f"binding to {bind_to}") from ex
             await flow.connect_to(to_socket(addr))
         except BaseException:
             await flow.close()
