@@ -58,8 +58,7 @@ def fd_of(resource: object) -> int:
 def import_flow(sw: Switch, fd: int | Fd, *, close_unix: bool = True, label: str = "imported descriptor") -> FdFlow:
     """A descriptor (a pipe, a tty, a character device, a file) as a two-way flow closed when ``sw`` finishes.
 
-    Eio's ``Eio_unix.Net.import_socket_stream`` for what is not a socket.
-    With ``close_unix=True`` (the default) eio takes the number over;
+    What `eio.unix.net.import_socket_stream` is for sockets. With ``close_unix=True`` (the default) eio takes the number over;
     with ``close_unix=False``, and for an `eio.unix.Fd` (which its own switch
     owns), the flow works on a duplicate. The descriptor's blocking mode is
     left as it is (it may be shared with other processes). `ValueError` if it
