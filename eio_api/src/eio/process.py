@@ -124,7 +124,8 @@ class Process(Protocol):
         """Wait for the child to exit, and for the fibers copying its standard streams; its status.
 
         May be called any number of times. Cancelling the waiting fiber does
-        not affect the child.
+        not affect the child. Raises `StdinNotRead` (with the status) if the
+        child went away before reading all the input a fiber fed it.
         """
         ...
 
