@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path as StdPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import eio
 import pytest
@@ -297,3 +297,44 @@ def test_stat_follows_a_final_symlink_in_the_sandbox(env_backend: str) -> None:
         ]
 
     assert go(env_backend, main) == ["regular_file", "regular_file", "symbolic_link"]
+
+
+class _Lying(str):
+    """A path whose methods lie (no slash, no dot-dot): a backend's Dir must use its real text."""
+
+    __slots__ = ()
+
+    def rfind(self, *args: object) -> int:
+        return -1
+
+    def find(self, *args: object) -> int:
+        return -1
+
+    def startswith(self, *args: object) -> bool:
+        return False
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+
+@pytest.mark.real_os
+def test_the_new_dir_operations_take_the_real_text(env_backend: str, tmp_cwd: StdPath) -> None:
+    async def main(cwd: eio.Path) -> list[str]:
+        out: list[str] = []
+        dir_: Any = cwd.dir  # the optional operations are found at run time
+        for call in (
+            lambda: dir_.chmod(_Lying("../escaped"), 0o777, True),
+            lambda: dir_.chown(_Lying("../escaped"), -1, -1, False),
+            lambda: dir_.read_dir_entries(_Lying("..")),
+        ):
+            with pytest.raises(eio.fs.PermissionDenied) as info:
+                await call()
+            out.append(type(info.value).__name__)
+        return out
+
+    (tmp_cwd.parent / "escaped").write_bytes(b"")
+    try:
+        assert go(env_backend, main) == ["PermissionDenied"] * 3
+        assert (tmp_cwd.parent / "escaped").stat().st_mode & 0o777 == 0o644
+    finally:
+        (tmp_cwd.parent / "escaped").unlink()
