@@ -54,6 +54,12 @@ class Dir(_Protocol):
 
     Optional fast path, found at run time: ``async load(path, /) -> bytes``
     (the whole file), used by `eio.Path.load` when present.
+
+    Optional operations, found at run time (every backend's directories have
+    them): ``async chmod(path, mode, follow, /)``, ``async chown(path, uid,
+    gid, follow, /)`` (`eio.Path.chmod` / `chown` raise `TypeError` without
+    them) and ``async read_dir_entries(path, /) -> list[tuple[str, FileKind]]``
+    (`eio.Path.read_dir_entries` falls back to `read_dir` and a `stat` per entry).
     """
 
     @property

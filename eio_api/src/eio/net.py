@@ -69,6 +69,24 @@ from ._net.ops import (
     send,
     with_tcp_connect,
 )
+from ._net.options import (
+    IPV6_V6ONLY,
+    SO_BROADCAST,
+    SO_KEEPALIVE,
+    SO_LINGER,
+    SO_RCVBUF,
+    SO_REUSEADDR,
+    SO_REUSEPORT,
+    SO_SNDBUF,
+    TCP_KEEPCNT,
+    TCP_KEEPIDLE,
+    TCP_KEEPINTVL,
+    TCP_NODELAY,
+    OptionSetting,
+    SocketOption,
+    getsockopt,
+    setsockopt,
+)
 from ._net.protocols import DatagramSocket, ListeningSocket, Network, StreamSocket
 
 __all__ += [
@@ -112,3 +130,24 @@ __all__ += [
     "with_tcp_connect",
 ]
 # -- end of addresses, Protocols and functions ---------------------------------------
+
+# -- socket options (eio/_net/options.py) -------------------------------------------
+__all__ += [
+    "IPV6_V6ONLY",
+    "SO_BROADCAST",
+    "SO_KEEPALIVE",
+    "SO_LINGER",
+    "SO_RCVBUF",
+    "SO_REUSEADDR",
+    "SO_REUSEPORT",
+    "SO_SNDBUF",
+    "TCP_KEEPCNT",
+    "TCP_KEEPIDLE",
+    "TCP_KEEPINTVL",
+    "TCP_NODELAY",
+    "OptionSetting",
+    "SocketOption",
+    "getsockopt",
+    "setsockopt",
+]
+# -- end of socket options ---------------------------------------------------------

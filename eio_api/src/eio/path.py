@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from ._core._switch import Switch
 from ._flow._ops import write as _write
@@ -35,7 +35,7 @@ from .buf_read import BufRead, Seq
 from .file import FileKind, Ro, Rw, Stat
 from .fs import CREATE_MODES, ClosableDir, Create, Dir
 
-__all__ = ["Path", "join", "split"]
+__all__ = ["DirEntry", "Path", "join", "split"]
 
 T = TypeVar("T")
 
@@ -239,6 +239,21 @@ def _check_perm(perm: object, who: str) -> int:
     if not 0 <= perm <= 0o7777:
         raise ValueError(f"{who}: perm must be an int in 0..0o7777, got {perm!r}")
     return perm
+
+
+def _check_id(value: object, arg: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"eio.Path.chown: {arg} must be an int (-1: unchanged), got {value!r}")
+    if not -1 <= value < 2**32 - 1:
+        raise ValueError(f"eio.Path.chown: {arg} must be -1 or a valid id (0 <= id < 2**32 - 1), got {value!r}")
+    return int(value)
+
+
+class DirEntry(NamedTuple):
+    """One entry of a directory (`Path.read_dir_entries`): its ``name`` and the ``kind`` of the entry itself."""
+
+    name: str
+    kind: FileKind
 
 
 def _check_bool(value: object, who: str, arg: str) -> bool:
@@ -518,6 +533,32 @@ class Path:
             raise
         return sorted(names)
 
+    async def read_dir_entries(self) -> list[DirEntry]:
+        """The entries of this directory with their kinds, sorted by name, without ``.`` and ``..``.
+
+        Eio's ``read_dir`` with each entry's type: a `DirEntry` ``(name,
+        kind)``, the kind of the entry itself (a symlink is
+        ``"symbolic_link"``, not followed), taken from the directory listing
+        where the OS records it, so usually without a ``stat`` per entry.
+        """
+        try:
+            fast = getattr(self._dir, "read_dir_entries", None)
+            if fast is not None:
+                pairs: list[tuple[str, FileKind]] = await fast(self._path)
+            else:
+                # A directory without the fast path: list, then stat each entry.
+                pairs = []
+                for name in await self._dir.read_dir(self._path):
+                    try:
+                        st = await self._dir.stat(join(self._path, name), False)
+                    except NotFound:
+                        continue  # removed meanwhile
+                    pairs.append((name, st.kind))
+        except Io as ex:
+            self._context(ex, "reading directory")
+            raise
+        return sorted(DirEntry(name, kind) for name, kind in pairs)
+
     # -- metadata -------------------------------------------------------------------------------
 
     async def stat(self, *, follow: bool = True) -> Stat:
@@ -544,6 +585,45 @@ class Path:
     async def is_directory(self) -> bool:
         """Whether this is a directory (following symlinks); False if it doesn't exist."""
         return await self.kind() == "directory"
+
+    async def chmod(self, mode: int, *, follow: bool = True) -> None:
+        """Set this file's permission bits to ``mode`` (``0..0o7777``, not less the umask).
+
+        ``follow`` as for `stat`: a final symlink's target by default; with
+        ``follow=False`` the link itself, which Linux refuses (``EOPNOTSUPP``).
+        Sandboxed like every operation: a symlink leading out of the
+        capability is refused with `eio.fs.PermissionDenied`. `TypeError` if
+        the directory capability can't change permissions.
+        """
+        mode = _check_perm(mode, "eio.Path.chmod").__index__()
+        follow = _check_bool(follow, "eio.Path.chmod", "follow")
+        fn = getattr(self._dir, "chmod", None)
+        if fn is None:
+            raise TypeError(f"eio.Path.chmod: the directory capability {self._dir!r} can't change permissions")
+        try:
+            await fn(self._path, mode, follow)
+        except Io as ex:
+            self._context(ex, "changing permissions of")
+            raise
+
+    async def chown(self, uid: int, gid: int, *, follow: bool = True) -> None:
+        """Set this file's owner ``uid`` and group ``gid`` (-1 leaves one unchanged).
+
+        ``follow`` as for `stat` (``follow=False`` changes a symlink itself).
+        Changing the owner usually needs privileges: `eio.fs.PermissionDenied`.
+        `TypeError` if the directory capability can't change owners.
+        """
+        uid = _check_id(uid, "uid")
+        gid = _check_id(gid, "gid")
+        follow = _check_bool(follow, "eio.Path.chown", "follow")
+        fn = getattr(self._dir, "chown", None)
+        if fn is None:
+            raise TypeError(f"eio.Path.chown: the directory capability {self._dir!r} can't change owners")
+        try:
+            await fn(self._path, uid, gid, follow)
+        except Io as ex:
+            self._context(ex, "changing owner of")
+            raise
 
     async def read_link(self) -> str:
         """The target of this symbolic link."""

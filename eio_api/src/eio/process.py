@@ -20,14 +20,18 @@ A process manager is any object with the `ProcessManager` method ``spawn``.
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
+import sys as _sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ._core._switch import Switch
 from ._flow._escape import quote_string
-from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, Io, ProcessError, Signaled
-from .buf_read import Parser, parse_string
-from .flow import Sink, Source, buffer_sink
+from ._flow._pipe import mem_pipe
+from ._flow._types import Closable
+from ._io_errors import ChildError, ExecutableNotFound, Exited, ExitStatus, ProcessError, Signaled
+from .buf_read import Parser, parse
+from .flow import Sink, Source
 
 if TYPE_CHECKING:
     from .path import Path
@@ -77,7 +81,30 @@ class ExecutableFormatError(ProcessError):
         return (ExecutableFormatError, (self.filename,), self.__dict__)
 
 
-for _cls in (ArgumentListTooLong, PermissionDenied, ExecutableFormatError):
+class StdinNotRead(ProcessError, BrokenPipeError):
+    """The child closed its stdin (it exited, or closed the descriptor) before reading all the input fed to it.
+
+    Raised by `Process.await_` (and so by `run` and `parse_out`) after the
+    child exits, when ``stdin`` was a flow copied into a pipe and the pipe's
+    reader went away with input left: the rest of the input was not
+    delivered. ``StdinNotRead(program, pid)``; ``status`` is the child's exit
+    status once known. `run` and `parse_out` report a failed child as
+    `ChildError` instead (with this as a note).
+    """
+
+    status: ExitStatus | None
+
+    def __init__(self, program: str, pid: int, status: ExitStatus | None = None) -> None:
+        super().__init__(_errno.EPIPE, f"{program} (pid {pid}) stopped reading its stdin before the end of the input")
+        self.program = program
+        self.pid = pid
+        self.status = status
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (StdinNotRead, (self.program, self.pid, self.status), self.__dict__)
+
+
+for _cls in (ArgumentListTooLong, PermissionDenied, ExecutableFormatError, StdinNotRead):
     _cls.__module__ = "eio.process"
 del _cls
 
@@ -97,7 +124,8 @@ class Process(Protocol):
         """Wait for the child to exit, and for the fibers copying its standard streams; its status.
 
         May be called any number of times. Cancelling the waiting fiber does
-        not affect the child.
+        not affect the child. Raises `StdinNotRead` (with the status) if the
+        child went away before reading all the input a fiber fed it.
         """
         ...
 
@@ -131,6 +159,48 @@ class ProcessManager(Protocol):
         ``args`` is a non-empty list of strings (checked by the caller).
         """
         ...
+
+
+class PipeSource(Source, Closable, Protocol):
+    """The reading end of a pipe (`pipe`): a source that can be closed."""
+
+
+class PipeSink(Sink, Closable, Protocol):
+    """The writing end of a pipe (`pipe`): a sink that can be closed."""
+
+
+class PipeManager(Protocol):
+    """A process manager that can make pipes (Eio's ``Process.pipe``): ``env.process_mgr`` of every backend."""
+
+    def pipe(self, sw: Switch, /) -> tuple[PipeSource, PipeSink]:
+        """A new pipe, both ends closed when ``sw`` finishes."""
+        ...
+
+
+def pipe(sw: Switch, mgr: ProcessManager) -> tuple[PipeSource, PipeSink]:
+    """A pipe: ``(source, sink)``, what is written to ``sink`` is read from ``source`` (Eio's ``Process.pipe``).
+
+    Both ends are closed when ``sw`` finishes (close one earlier with
+    ``await end.close()``). With an operating-system process manager this is
+    an OS pipe: either end can be a child's ``stdin`` / ``stdout`` /
+    ``stderr`` as it is (the child gets the descriptor). Close the parent's
+    copy of an end given to a child, so that the reader sees end-of-file
+    once the child is done with it::
+
+        r, w = eio.process.pipe(sw, env.process_mgr)
+        p1 = await eio.process.spawn(sw, env.process_mgr, ["echo", "hi"], stdout=w)
+        await w.close()
+
+    Writing after the reader closed raises `eio.net.ConnectionReset`. The
+    mock's process manager gives an in-memory pipe. `TypeError` if ``mgr``
+    can't make pipes.
+    """
+    make = getattr(mgr, "pipe", None)
+    if make is None:
+        raise TypeError(f"eio.process.pipe: the process manager {mgr!r} can't make pipes (it has no pipe method)")
+    if not isinstance(sw, Switch):  # pyright: ignore[reportUnnecessaryIsInstance] - untyped callers
+        raise TypeError(f"eio.process.pipe: sw must be an eio.Switch, got {type(sw).__name__}")
+    return cast(PipeManager, mgr).pipe(sw)
 
 
 # -- running processes ----------------------------------------------------------------
@@ -215,6 +285,7 @@ async def spawn(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
+    pass_fds: Sequence[int | HasFileno | PipeSource | PipeSink] = (),
 ) -> Process:
     """Start the program ``args[0]`` with arguments ``args`` as a child process attached to ``sw``.
 
@@ -239,12 +310,84 @@ async def spawn(
     character, `TypeError` if it is a string; the other options are checked
     too (``cwd`` must be an `eio.Path`, ``env`` map str to str), all before
     anything is started.
+
+    ``pass_fds``: more descriptors the child inherits, at the same numbers
+    (Eio's ``Eio_unix.Process.spawn_unix ~fds``, in the spelling of Python's
+    `subprocess`): descriptor numbers, or resources with ``fileno()`` (a
+    socket, an OS pipe's end, an open file; `TypeError` for one without). The parent keeps its own copies.
+    Every other descriptor of the parent is closed in the child. `ValueError`
+    names a descriptor that is not open; `TypeError` if ``mgr`` can't pass
+    descriptors (it is not an operating-system process manager, e.g. the mock's).
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options(
         "eio.process.spawn", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
+    if pass_fds:
+        fds = _check_pass_fds(pass_fds)
+        spawn_unix = getattr(mgr, "spawn_unix", None)
+        if spawn_unix is None:
+            raise TypeError(
+                f"eio.process.spawn: pass_fds needs an operating-system process manager; {mgr!r} can't pass descriptors"
+            )
+        return await cast(FdProcessManager, mgr).spawn_unix(
+            sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable, pass_fds=fds
+        )
     return await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
+
+
+def _check_pass_fds(pass_fds: object) -> list[int]:
+    """``pass_fds`` as a list of open descriptor numbers, or a clear error."""
+    if not isinstance(pass_fds, (list, tuple)):
+        raise TypeError(f"eio.process.spawn: pass_fds must be a list of descriptors, got {type(pass_fds).__name__}")
+    fds: list[int] = []
+    for item in cast("Sequence[object]", pass_fds):
+        if isinstance(item, int) and not isinstance(item, bool):
+            fd = int(item)
+        else:
+            fileno = getattr(item, "fileno", None)
+            if fileno is None or isinstance(item, bool):
+                raise TypeError(f"eio.process.spawn: pass_fds items must be descriptors (int) or have fileno(), got {item!r}")
+            fd = fileno()
+            if not isinstance(fd, int):
+                raise TypeError(f"eio.process.spawn: {item!r}.fileno() gave {fd!r}, not an int")
+        if fd < 0:
+            raise ValueError(f"eio.process.spawn: pass_fds: {fd} is not a descriptor")
+        try:
+            _os.fstat(fd)
+        except OSError:
+            raise ValueError(f"eio.process.spawn: pass_fds: descriptor {fd} is not open") from None
+        fds.append(fd)
+    return fds
+
+
+class HasFileno(Protocol):
+    """Something backed by an OS file descriptor (a socket, a pipe end, a file)."""
+
+    def fileno(self) -> int:
+        """The descriptor."""
+        ...
+
+
+class FdProcessManager(ProcessManager, Protocol):
+    """A process manager of the operating system: it can also pass extra descriptors (``spawn_unix``)."""
+
+    async def spawn_unix(
+        self,
+        sw: Switch,
+        args: Sequence[str],
+        /,
+        *,
+        stdin: Source | None,
+        stdout: Sink | None,
+        stderr: Sink | None,
+        cwd: Path | None,
+        env: Mapping[str, str] | None,
+        executable: str | None,
+        pass_fds: Sequence[int],
+    ) -> Process:
+        """`ProcessManager.spawn`, the child also inheriting ``pass_fds`` at the same numbers."""
+        ...
 
 
 def _default_is_success(code: int) -> bool:
@@ -257,15 +400,36 @@ def _child_error(status: ExitStatus, is_success: Callable[[int], bool] | None) -
     return ChildError(status)
 
 
+async def _await_status(proc: Process) -> tuple[ExitStatus, StdinNotRead | None]:
+    """`Process.await_`, with a `StdinNotRead` (which comes with the status) returned rather than raised."""
+    try:
+        return await proc.await_(), None
+    except StdinNotRead as ex:
+        if ex.status is None:
+            raise
+        return ex.status, ex
+
+
+def _check_outcome(status: ExitStatus, stdin_error: StdinNotRead | None, is_success: Callable[[int], bool] | None) -> None:
+    """Raise `ChildError` for a failed child (noting unread input), else the `StdinNotRead` if any."""
+    err = _child_error(status, is_success)
+    if err is not None:
+        if stdin_error is not None:
+            err.add_note(str(stdin_error))
+        raise err
+    if stdin_error is not None:
+        raise stdin_error
+
+
 async def await_exn(proc: Process, *, is_success: Callable[[int], bool] | None = None) -> None:
     """`Process.await_`, then raise `ChildError` unless the child exited with a successful code.
 
     ``is_success(code)`` says which exit codes are a success (default: only 0);
-    death by a signal is always a failure.
+    death by a signal is always a failure. A child that exited successfully
+    without reading all its input raises `StdinNotRead`.
     """
-    err = _child_error(await proc.await_(), is_success)
-    if err is not None:
-        raise err
+    status, stdin_error = await _await_status(proc)
+    _check_outcome(status, stdin_error, is_success)
 
 
 async def run(
@@ -284,18 +448,28 @@ async def run(
 
     A `ChildError` has the note ``running command: <args>`` (see `pp_args`),
     e.g. ``Exited (code 3)`` with ``running command: sh -c "exit 3"``. Returns
-    once the child has exited and its streams have been copied.
+    once the child has exited and its streams have been copied. A child that
+    succeeded but stopped reading ``stdin`` before its end raises `StdinNotRead`.
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options(
         "eio.process.run", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
     )
-    async with Switch.run(name="Process.run") as sw:
-        proc = await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
-        err = _child_error(await proc.await_(), is_success)
-        if err is not None:
-            err.add_note(f"running command: {pp_args(checked)}")
-            raise err
+    try:
+        async with Switch.run(name="Process.run") as sw:
+            proc = await mgr.spawn(
+                sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable
+            )
+            status, stdin_error = await _await_status(proc)
+            _check_outcome(status, stdin_error, is_success)
+    except (ChildError, StdinNotRead) as ex:
+        ex.add_note(f"running command: {pp_args(checked)}")
+        raise
+
+
+def _has_fd(flow: object) -> bool:
+    fileno = getattr(flow, "fileno", None)
+    return fileno is not None and isinstance(fileno(), int)
 
 
 async def parse_out(
@@ -309,36 +483,53 @@ async def parse_out(
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
     is_success: Callable[[int], bool] | None = None,
+    max_size: int = _sys.maxsize,
 ) -> T:
-    """Run ``args`` and parse everything it writes to stdout with ``parser`` (as `eio.buf_read.parse`).
+    """Run ``args`` and parse what it writes to stdout with ``parser`` while it runs (as `eio.buf_read.parse`).
 
-    ``parser`` must consume the whole output (``eio.BufRead.take_all``
-    returns it all). The output is collected until the child exits, then
-    parsed, then the exit status is checked as `run` does. Every `eio.Io`
-    error gets the note ``running command: <args>``.
+    The child writes into a pipe (`pipe`; an in-memory one if ``mgr`` has
+    none) that ``parser`` reads as the output comes, buffering at most
+    ``max_size`` bytes (`eio.buf_read.BufferLimitExceeded` beyond), so a
+    parser that consumes as it goes (``lines()``, ``skip``...) runs in
+    bounded memory. ``parser`` must consume the whole output.
+
+    If ``parser`` fails, the child is killed at once (its switch ends) and
+    the parser's error is raised; otherwise the exit status is checked as
+    `run` does (`ChildError`, `StdinNotRead`). Errors get the note
+    ``running command: <args>``.
     """
     checked = _check_args(args)
     env, executable = _check_spawn_options("eio.process.parse_out", cwd, env, executable, {"stdin": stdin, "stderr": stderr})
-    out = bytearray()
+    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise ValueError(f"eio.process.parse_out: max_size must be a positive int, got {max_size!r}")
+    from .fiber import fork
+
     try:
         async with Switch.run(name="Process.parse_out") as sw:
+            make = getattr(mgr, "pipe", None)
+            src, sink = cast(PipeManager, mgr).pipe(sw) if make is not None else mem_pipe(sw, "stdout pipe")
             proc = await mgr.spawn(
-                sw,
-                checked,
-                stdin=stdin,
-                stdout=buffer_sink(out),
-                stderr=stderr,
-                cwd=cwd,
-                env=env,
-                executable=executable,
+                sw, checked, stdin=stdin, stdout=sink, stderr=stderr, cwd=cwd, env=env, executable=executable
             )
-            status = await proc.await_()
-            value = await parse_string(parser, bytes(out))
-            err = _child_error(status, is_success)
-            if err is not None:
-                raise err
+            if _has_fd(sink):
+                await sink.close()  # the child has its own copy: end-of-file comes when it closes that
+            else:
+
+                async def close_when_done() -> None:
+                    # The child (or the fiber copying for it) writes into ``sink``: end the output when it is done.
+                    try:
+                        await proc.await_()
+                    except Exception:  # noqa: S110 - reported by the main path's own await_
+                        pass
+                    finally:
+                        await sink.close()
+
+                fork(sw, close_when_done)
+            value = await parse(parser, src, max_size=max_size)
+            status, stdin_error = await _await_status(proc)
+            _check_outcome(status, stdin_error, is_success)
             return value
-    except Io as ex:
+    except Exception as ex:
         ex.add_note(f"running command: {pp_args(checked)}")
         raise
 
@@ -347,10 +538,17 @@ __all__ += [
     "ArgumentListTooLong",
     "ExecutableFormatError",
     "PermissionDenied",
+    "PipeManager",
+    "PipeSink",
+    "PipeSource",
+    "HasFileno",
     "Process",
     "ProcessManager",
+    "FdProcessManager",
+    "StdinNotRead",
     "await_exn",
     "parse_out",
+    "pipe",
     "pp_args",
     "run",
     "spawn",

@@ -36,11 +36,12 @@ from typing import TYPE_CHECKING, Final
 
 import eio
 from eio._io_errors import Io, PermissionDenied, from_oserror
-from eio.file import Rw, SeekWhence, Stat, kind_of_mode
+from eio.file import FileKind, Rw, SeekWhence, Stat, kind_of_mode
 from eio.fs import ClosableDir, Create, Dir
 from eio.lowlevel import run_in_systhread
 from eio.path import path_str
 from eio.unix import Fd
+from eio.unix._fs import by_descriptor, chmod_at, chown_at, entries_of
 
 from ._abi import AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS
 from ._codecs import Statx
@@ -514,6 +515,60 @@ class UringDir:
             raise from_oserror(ex) from ex
         finally:
             os.close(fd)
+
+    async def read_dir_entries(self, path: str, /) -> list[tuple[str, FileKind]]:
+        """The names in the directory ``path`` with their kinds (symlinks not followed), in the OS's order."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = eio.path.path_str(path, "UringDir.read_dir_entries", "path")
+        fd = await self._open(path, _O_READ_DIR)
+        try:
+            return await run_in_systhread(lambda: entries_of(fd))
+        except OSError as ex:
+            raise from_oserror(ex) from ex
+        finally:
+            os.close(fd)
+
+    async def chmod(self, path: str, mode: int, follow: bool, /) -> None:
+        """Set the permissions of ``path`` (of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = eio.path.path_str(path, "UringDir.chmod", "path")
+        await self._change(path, follow, lambda target, dir_fd, nofollow: chmod_at(target, mode, dir_fd, nofollow))
+
+    async def chown(self, path: str, uid: int, gid: int, follow: bool, /) -> None:
+        """Set the owner and group of ``path`` (-1 leaves one as it is; of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = eio.path.path_str(path, "UringDir.chown", "path")
+        await self._change(path, follow, lambda target, dir_fd, nofollow: chown_at(target, uid, gid, dir_fd, nofollow))
+
+    async def _change(self, path: str, follow: bool, change: Callable[[str | int, int | None, bool], None]) -> None:
+        """``change(target, dir_fd, nofollow)`` on a worker thread, ``path`` resolved by the kernel within the sandbox."""
+
+        async def run(target: str | int, dir_fd: int, nofollow: bool) -> None:
+            check_cancelled()
+            try:
+                await run_in_systhread(lambda: change(target, None if dir_fd == AT_FDCWD else dir_fd, nofollow))
+            except OSError as ex:
+                if ex.filename is None or isinstance(target, int) or target.startswith("/proc/self/fd/"):
+                    ex.filename = path or "."
+                raise from_oserror(ex) from ex
+
+        if not follow:
+            async with self._at_parent(path) as (dirfd, leaf):
+                await run(leaf, dirfd, True)
+            return
+        base = self._h.use()
+        try:
+            if not self._sandboxed:
+                await run(path or ".", base, False)
+                return
+            fd = await _openat2(base, path or ".", os.O_PATH | os.O_CLOEXEC, 0, self._resolve)
+            try:
+                target, _none, _nofollow = by_descriptor(fd)
+                await run(target, AT_FDCWD, False)
+            finally:
+                os.close(fd)
+        finally:
+            self._h.unuse()
 
     async def stat(self, path: str, follow: bool, /) -> Stat:
         """The metadata of ``path`` (of a final symlink's target if ``follow``)."""

@@ -61,6 +61,7 @@ _MESSAGES: Final = {
     errno.ELOOP: "Too many levels of symbolic links",
     errno.EXDEV: "Path leads outside the sandboxed directory",
     errno.EBUSY: "Device or resource busy",
+    errno.EPERM: "Operation not permitted",
 }
 
 
@@ -80,7 +81,7 @@ def _parent_shown(path: str) -> str:
 class Node:
     """One inode: a directory (``entries``), a regular file (``data``) or a symlink (``target``)."""
 
-    __slots__ = ("kind", "perm", "ino", "atime", "mtime", "ctime", "data", "entries", "target", "parent")
+    __slots__ = ("kind", "perm", "ino", "atime", "mtime", "ctime", "data", "entries", "target", "parent", "uid", "gid")
 
     def __init__(self, kind: FileKind, perm: int, ino: int, now: float) -> None:
         self.kind: FileKind = kind
@@ -92,6 +93,8 @@ class Node:
         self.target = ""
         # A directory's parent (the root is its own); None once removed.
         self.parent: Node | None = None
+        self.uid: int = _UID
+        self.gid: int = _GID
 
     def __repr__(self) -> str:
         return f"<mock {self.kind} inode {self.ino}>"
@@ -343,8 +346,8 @@ class MemFs:
             kind=node.kind,
             perm=node.perm,
             nlink=nlink,
-            uid=_UID,
-            gid=_GID,
+            uid=node.uid,
+            gid=node.gid,
             rdev=0,
             size=size,
             blksize=_BLOCK,
@@ -389,6 +392,31 @@ class MemFs:
         self.touch(old_parent)
         self.add(new_parent, new_leaf, node)
         node.ctime = self.now()
+
+    def chmod_at(self, anchor: Node | None, path: str, perm: int, follow: bool, shown: str) -> None:
+        """Set the permission bits of ``path``; without ``follow`` a symlink itself is refused, as on Linux."""
+        node = self.lookup(anchor, path, follow, shown)
+        if node.kind == "symbolic_link":
+            raise _err(errno.EOPNOTSUPP, shown, "Linux can't change the permissions of a symlink itself")
+        node.perm = perm & 0o7777
+        node.ctime = self.now()
+
+    def chown_at(self, anchor: Node | None, path: str, uid: int, gid: int, follow: bool, shown: str) -> None:
+        """Set the owner and group of ``path`` (-1: unchanged), as an unprivileged user (uid 1000, group 1000) may."""
+        node = self.lookup(anchor, path, follow, shown)
+        if uid not in (-1, node.uid) or gid not in (-1, node.gid, _GID):
+            raise _err(errno.EPERM, shown)
+        if uid != -1:
+            node.uid = uid
+        if gid != -1:
+            node.gid = gid
+        node.ctime = self.now()
+
+    def entries_at(self, anchor: Node | None, path: str, shown: str) -> list[tuple[str, FileKind]]:
+        """The names in the directory ``path`` with their kinds, in creation order."""
+        names = self.list_at(anchor, path, shown)
+        node = self.lookup(anchor, path, True, shown)
+        return [(name, node.entries[name].kind) for name in names]
 
     def read_link_at(self, anchor: Node | None, path: str, shown: str) -> str:
         """The target of the symlink ``path``."""
@@ -690,6 +718,18 @@ class MemDir:
     async def read_dir(self, path: str, /) -> list[str]:
         """The names in the directory ``path``."""
         return self._fs.list_at(self._start(), path, path or ".")
+
+    async def read_dir_entries(self, path: str, /) -> list[tuple[str, FileKind]]:
+        """The names in the directory ``path`` with their kinds."""
+        return self._fs.entries_at(self._start(), path, path or ".")
+
+    async def chmod(self, path: str, mode: int, follow: bool, /) -> None:
+        """Set the permissions of ``path`` (of a final symlink's target if ``follow``)."""
+        self._fs.chmod_at(self._start(), path, mode, follow, path or ".")
+
+    async def chown(self, path: str, uid: int, gid: int, follow: bool, /) -> None:
+        """Set the owner and group of ``path`` (-1: unchanged)."""
+        self._fs.chown_at(self._start(), path, uid, gid, follow, path or ".")
 
     async def stat(self, path: str, follow: bool, /) -> Stat:
         """The metadata of ``path`` (of a final symlink's target if ``follow``)."""

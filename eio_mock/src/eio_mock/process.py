@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import eio
 from eio import Switch
+from eio._flow._pipe import MemPipeSink, MemPipeSource, mem_pipe
 from eio.flow import Sink, Source
 from eio.lowlevel import coroutine_of
 from eio.process import ExecutableNotFound, Exited, ExitStatus, Signaled
@@ -105,6 +106,14 @@ class MockProcessManager:
 
     def __repr__(self) -> str:
         return f"<mock process manager: {', '.join(sorted(self._programs)) or 'no programs'}>"
+
+    def pipe(self, sw: Switch, /) -> tuple[MemPipeSource, MemPipeSink]:
+        """An in-memory pipe (`eio.process.pipe`): a child writes to its sink, another reads its source.
+
+        Unlike an OS pipe, an end given to a child is not copied: close the
+        writing end when the writer is done (not right after spawning).
+        """
+        return mem_pipe(sw)
 
     def register(self, program: str, fn: ChildFn) -> None:
         """Make ``program`` run ``await fn(child)``."""
@@ -202,3 +211,4 @@ def register(
 if TYPE_CHECKING:
     _MGR_IS: type[eio.process.ProcessManager] = MockProcessManager
     _PROC_IS: type[eio.process.Process] = MockProcess
+    _PIPE_IS: type[eio.process.PipeManager] = MockProcessManager

@@ -213,6 +213,8 @@ def _ip_of_socket(host: str, scope_id: int) -> IpAddr:
 
 
 def _of_socket(kind: Literal["tcp", "udp"], sockaddr: object) -> Sockaddr:
+    if sockaddr is None:
+        return Unix("")  # an unnamed Unix-domain socket (one of a socket pair)
     if isinstance(sockaddr, (str, bytes)):
         return Unix(os.fsdecode(sockaddr))
     if isinstance(sockaddr, tuple) and len(sockaddr) in (2, 4):  # pyright: ignore[reportUnknownArgumentType] - checked below

@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 from .. import fiber
 from .._core._clocks import sleep_until_monotonic
@@ -31,6 +31,7 @@ from ..domain_manager import DomainManager
 from ..domain_manager import run as run_in_domain
 from ..time import Clock, Timeout, with_timeout
 from .addr import DatagramAddr, DatagramBind, Sockaddr, StreamAddr, Tcp, Udp, Unix
+from .options import OptionSetting, SocketOption
 from .protocols import DatagramSocket, ListeningSocket, Network, StreamSocket
 
 __all__ = [
@@ -425,18 +426,59 @@ async def run_server(
 # -- outgoing connections -------------------------------------------------------------
 
 
-async def connect(sw: Switch, net: Network, addr: StreamAddr) -> StreamSocket:
+async def connect(
+    sw: Switch,
+    net: Network,
+    addr: StreamAddr,
+    *,
+    bind_to: StreamAddr | None = None,
+    options: Sequence[OptionSetting[Any]] = (),
+) -> StreamSocket:
     """A new socket connected to ``addr``, closed when ``sw`` finishes.
+
+    ``bind_to``: the local address to connect from (Eio's ``?bind_to`` of
+    ``Unix.connect``; port 0 lets the OS pick one), of the same family as
+    ``addr``. ``options``: socket options set before binding and connecting,
+    e.g. ``[eio.net.TCP_NODELAY(True), eio.net.SO_KEEPALIVE(True)]`` (see
+    `eio.net.SocketOption`); one that doesn't apply to this kind of socket
+    raises `ValueError` before anything is done. Both need a network of the
+    operating system (`TypeError` on the mock's in-memory one).
 
     An IO error gets the note ``connecting to <addr>``.
     """
-    _check_sw(sw, "eio.net.connect")
-    addr = _check_stream_addr(addr, "eio.net.connect")
+    who = "eio.net.connect"
+    _check_sw(sw, who)
+    addr = _check_stream_addr(addr, who)
+    settings = _check_settings(options, who)
+    if bind_to is not None:
+        bind_to = _check_stream_addr(bind_to, who)
+        if type(bind_to) is not type(addr) or bind_to.family != addr.family:
+            raise ValueError(f"{who}: bind_to {bind_to} is not of the same family as the address {addr}")
     try:
-        return await net.connect(sw, addr)
+        if bind_to is None and not settings:
+            return await net.connect(sw, addr)
+        connect_with = getattr(net, "connect_with", None)
+        if connect_with is None:
+            raise TypeError(f"{who}: the network {net!r} can't bind_to or set socket options (it is not the OS's network)")
+        for s in settings:
+            s.option.check_socket(addr.family, socket.SOCK_STREAM, who, f"a stream socket to {addr}")
+        return await connect_with(sw, addr, bind_to, settings)
     except Io as ex:
         ex.add_note(f"connecting to {addr}")
         raise
+
+
+def _check_settings(options: object, who: str) -> list[OptionSetting[Any]]:
+    if not isinstance(options, (list, tuple)):
+        raise TypeError(f"{who}: options must be a list of settings such as eio.net.TCP_NODELAY(True), got {options!r}")
+    settings: list[OptionSetting[Any]] = []
+    for s in cast("Sequence[object]", options):
+        if isinstance(s, SocketOption):
+            raise TypeError(f"{who}: give the option a value, e.g. {s!r}(True), not {s!r}")
+        if not isinstance(s, OptionSetting):
+            raise TypeError(f"{who}: options must hold settings such as eio.net.TCP_NODELAY(True), got {s!r}")
+        settings.append(cast(OptionSetting[Any], s))
+    return settings
 
 
 async def with_tcp_connect(

@@ -13,6 +13,9 @@ to offer the whole standard environment: `make_stdenv`.
 - `FdFlow` (standard streams, pipes), `SecureRandom`, `Debug`.
 - `UnixDir` / `UnixFile`: files and directories on worker threads, sandboxed
   by `resolve_beneath` (component by component, for systems without ``openat2``).
+- `fd_of` / `fd_opt` (the descriptor of a resource), `import_flow` (a
+  descriptor as a flow); `eio.unix.net`: socket pairs, adopting OS sockets,
+  passing descriptors; `eio.unix.pty`: pseudo-terminals.
 
 The module imports on every platform; what needs a Unix system call says so
 when used elsewhere.
@@ -37,6 +40,7 @@ from ._net import (
     new_socket,
 )
 from ._process import UnixProcess, UnixProcessManager, find_program
+from ._resources import FdLike, HasFileno, fd_of, fd_opt, import_flow
 from ._sandbox import MAX_SYMLINKS, escape_error, open_beneath, resolve_beneath
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "Debug",
     "Fd",
     "FdFlow",
+    "FdLike",
+    "HasFileno",
     "ResourceClosed",
     "SecureRandom",
     "UnixDatagramSocket",
@@ -61,8 +67,11 @@ __all__ = [
     "check_cancelled",
     "cwd_dir",
     "escape_error",
+    "fd_of",
+    "fd_opt",
     "find_program",
     "fs_dir",
+    "import_flow",
     "make_stdenv",
     "new_socket",
     "open_beneath",

@@ -62,6 +62,12 @@ class Fd:
             self.closing = True
             self.release()
 
+    def fileno(self) -> int:
+        """The descriptor (`eio.ResourceClosed` once closed), so that an `Fd` can be passed on (``pass_fds``, `eio.unix.net.send_msg`)."""
+        if self.closing:
+            raise self.closed_error("fileno")
+        return self.fd
+
     @property
     def closed(self) -> bool:
         """Whether `close` was called (the descriptor may still be in use by an operation until it ends)."""

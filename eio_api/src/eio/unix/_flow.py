@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from .. import flow as _flow
+from .._core._switch import Switch
 from .._core._threads import run_in_systhread
 from .._core._trace import traceln
 from .._flow._errors import EndOfFile
@@ -110,6 +111,11 @@ class FdFlow:
         if self._fd.closed:
             raise self._fd.closed_error("fileno")
         return self._fd.fd
+
+    def attach(self, sw: Switch | None) -> FdFlow:
+        """Close the descriptor when ``sw`` finishes (at once, raising, if it already has); returns the flow."""
+        self._fd.attach(sw)
+        return self
 
     async def single_read(self, buf: memoryview, /) -> int:
         """Read at least one byte; `eio.EndOfFile` at the end."""

@@ -24,18 +24,19 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from .. import path as _paths
 from .._core._switch import Switch
 from .._core._threads import run_in_systhread
 from .._flow._errors import EndOfFile
 from .._io_errors import Io, PermissionDenied, from_oserror
-from ..file import Rw, SeekWhence, Stat, kind_of_mode
+from ..file import FileKind, Rw, SeekWhence, Stat, kind_of_mode
 from ..fs import ClosableDir, Create, Dir
 from ..path import path_str
 from ._fd import Fd
 from ._net import check_cancelled
 from ._sandbox import DIR_FLAGS, open_beneath, resolve_beneath
 
-__all__ = ["UnixDir", "UnixFile", "cwd_dir", "fs_dir", "stat_of"]
+__all__ = ["UnixDir", "UnixFile", "by_descriptor", "chmod_at", "chown_at", "cwd_dir", "entries_of", "fs_dir", "stat_of"]
 
 T = TypeVar("T")
 
@@ -213,6 +214,59 @@ class UnixFile:
         await self._run(lambda fd: os.ftruncate(fd, length))
 
 
+def entries_of(fd: int) -> list[tuple[str, FileKind]]:
+    """``(name, kind)`` of each entry of the open directory ``fd`` (symlinks not followed)."""
+    out: list[tuple[str, FileKind]] = []
+    with os.scandir(fd) as it:
+        for entry in it:
+            # The kind the directory itself records (d_type) when there is one; else a stat.
+            if entry.is_symlink():
+                kind: FileKind = "symbolic_link"
+            elif entry.is_dir(follow_symlinks=False):
+                kind = "directory"
+            elif entry.is_file(follow_symlinks=False):
+                kind = "regular_file"
+            else:
+                try:
+                    kind = kind_of_mode(entry.stat(follow_symlinks=False).st_mode)
+                except FileNotFoundError:
+                    continue  # removed meanwhile
+            out.append((entry.name, kind))
+    return out
+
+
+def chmod_at(target: str | int, mode: int, dir_fd: int | None, nofollow: bool) -> None:
+    """``chmod`` of ``target`` (relative to ``dir_fd``); with ``nofollow``, a symlink itself (which Linux refuses)."""
+    if not nofollow:
+        os.chmod(target, mode, dir_fd=dir_fd)
+        return
+    assert isinstance(target, str)
+    if _stat.S_ISLNK(os.stat(target, dir_fd=dir_fd, follow_symlinks=False).st_mode) and sys.platform == "linux":
+        raise OSError(errno.EOPNOTSUPP, "Linux can't change the permissions of a symlink itself", target)
+    try:
+        if dir_fd is None and os.chmod not in os.supports_follow_symlinks:
+            os.chmod(target, mode)  # no sandbox (and not a symlink, just checked)
+        else:
+            os.chmod(target, mode, dir_fd=dir_fd, follow_symlinks=False)
+    except (NotImplementedError, ValueError):
+        # This system can't change a symlink's permissions (it became one meanwhile).
+        raise OSError(errno.EOPNOTSUPP, "can't change the permissions of a symlink itself", target) from None
+
+
+def chown_at(target: str | int, uid: int, gid: int, dir_fd: int | None, nofollow: bool) -> None:
+    """``chown`` of ``target`` (relative to ``dir_fd``); with ``nofollow``, a symlink itself."""
+    if sys.platform == "win32":
+        raise OSError(errno.EOPNOTSUPP, "Windows files have no Unix owner", target)
+    os.chown(target, uid, gid, dir_fd=dir_fd, follow_symlinks=not nofollow)
+
+
+def by_descriptor(fd: int) -> tuple[str | int, int | None, bool]:
+    """How to change the file open as ``fd`` (maybe an ``O_PATH`` one): ``(target, dir_fd, nofollow)``."""
+    if sys.platform == "linux":
+        return f"/proc/self/fd/{fd}", None, False  # an O_PATH descriptor can't be fchmod-ed: its magic link can
+    return fd, None, False
+
+
 def _concat(a: str, b: str) -> str:
     return a + b if a == "" or a.endswith("/") else f"{a}/{b}"
 
@@ -364,11 +418,14 @@ class UnixDir:
             def stat_followed(root: int | None) -> os.stat_result:
                 if root is None or not self._sandboxed:
                     return os.stat(path or ".", dir_fd=root)
-                fd = open_beneath(root, path or ".", getattr(os, "O_PATH", os.O_RDONLY))
+                # Resolved within the sandbox, a final symlink included (O_PATH with O_NOFOLLOW
+                # would open the link itself).
+                dir_fd, leaf = resolve_beneath(root, path or ".", follow=True)
                 try:
-                    return os.fstat(fd)
+                    return os.stat(leaf, dir_fd=dir_fd, follow_symlinks=False)
                 finally:
-                    os.close(fd)
+                    if dir_fd != root:
+                        os.close(dir_fd)
 
             return stat_of(await self._run(path, stat_followed))
         return stat_of(await self._at(path, lambda d, leaf: os.stat(leaf, dir_fd=d, follow_symlinks=False)))
@@ -442,6 +499,53 @@ class UnixDir:
         if type(path) is not str:  # a str subclass may lie about its text
             path = path_str(path, "UnixDir.read_link", "path")
         return await self._at(path, lambda d, leaf: os.readlink(leaf, dir_fd=d))
+
+    async def read_dir_entries(self, path: str, /) -> list[tuple[str, FileKind]]:
+        """The names in the directory ``path`` with their kinds (a symlink is ``"symbolic_link"``), in the OS's order."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = _paths.path_str(path, "UnixDir.read_dir_entries", "path")
+
+        def listing(root: int | None) -> list[tuple[str, FileKind]]:
+            fd = self._open_flags(root, path, os.O_RDONLY | _O_DIRECTORY, 0)
+            try:
+                return entries_of(fd)
+            finally:
+                os.close(fd)
+
+        return await self._run(path, listing)
+
+    async def chmod(self, path: str, mode: int, follow: bool, /) -> None:
+        """Set the permissions of ``path`` (of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = _paths.path_str(path, "UnixDir.chmod", "path")
+        await self._change(path, follow, lambda target, dir_fd, nofollow: chmod_at(target, mode, dir_fd, nofollow))
+
+    async def chown(self, path: str, uid: int, gid: int, follow: bool, /) -> None:
+        """Set the owner and group of ``path`` (-1 leaves one as it is; of a final symlink's target if ``follow``)."""
+        if type(path) is not str:  # a str subclass may lie about its text
+            path = _paths.path_str(path, "UnixDir.chown", "path")
+        await self._change(path, follow, lambda target, dir_fd, nofollow: chown_at(target, uid, gid, dir_fd, nofollow))
+
+    async def _change(self, path: str, follow: bool, change: Callable[[str | int, int | None, bool], None]) -> None:
+        """``change(target, dir_fd, nofollow)`` on ``path``, resolved within the sandbox."""
+        if not follow:
+            await self._at(path, lambda d, leaf: change(leaf, d, True))
+            return
+
+        def followed(root: int | None) -> None:
+            if root is None or not self._sandboxed:
+                change(path or ".", root, False)
+                return
+            # Symlinks resolved within the sandbox; the final component is then changed
+            # without following (were it replaced by a symlink meanwhile, the change fails).
+            dir_fd, leaf = resolve_beneath(root, path or ".", follow=True)
+            try:
+                change(leaf, dir_fd, True)
+            finally:
+                if dir_fd != root:
+                    os.close(dir_fd)
+
+        await self._run(path, followed)
 
     def native(self, path: str, /) -> str | None:
         """The OS path for ``path`` (relative to the process's current directory unless absolute)."""

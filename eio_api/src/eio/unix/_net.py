@@ -22,6 +22,7 @@ class attributes) to do some operations its own way.
 
 from __future__ import annotations
 
+import array
 import errno
 import os
 import socket
@@ -29,7 +30,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 from .. import flow as _flow
 from .._core._cancel import ON
@@ -51,6 +52,7 @@ from .._net.addr import (
     stream_of_socket,
     to_socket,
 )
+from .._net.options import OptionSetting, apply_settings
 from .._net.protocols import DatagramSocket, ListeningSocket, Network, StreamSocket
 from ._fd import Fd
 
@@ -132,6 +134,16 @@ class UnixSocket:
         finally:
             self._fd.unuse()
 
+    def getsockopt_bytes(self, level: int, option: int, buflen: int, /) -> bytes:
+        """The raw value of a socket option, at most ``buflen`` bytes (a ``struct linger``...)."""
+        self._fd.use("getsockopt")
+        try:
+            return self._sock.getsockopt(level, option, buflen)
+        except OSError as ex:
+            raise from_oserror(ex, f"getting socket option {level}/{option}") from ex
+        finally:
+            self._fd.unuse()
+
     def _error(self, ex: OSError, what: str) -> Io:
         if self._fd.closed:
             return self._fd.closed_error(what)
@@ -140,6 +152,101 @@ class UnixSocket:
     async def close(self) -> None:
         """Close the socket (idempotent) and take it off its switch."""
         self._fd.close()
+
+    @property
+    def family(self) -> int:
+        """The socket's address family (``socket.AF_INET``, ``AF_INET6``, ``AF_UNIX``)."""
+        return self._sock.family
+
+    @property
+    def type(self) -> int:
+        """The socket's type (``socket.SOCK_STREAM``, ``SOCK_DGRAM``)."""
+        return self._sock.type
+
+    async def send_msg(self, bufs: Sequence[bytes | memoryview], fds: Sequence[int], /) -> None:
+        """Send all of ``bufs``, with copies of the descriptors ``fds`` (``SCM_RIGHTS``) along with the first byte.
+
+        See `eio.unix.net.send_msg`. A datagram socket sends one message.
+        """
+        if sys.platform == "win32":
+            raise OSError(errno.EOPNOTSUPP, "passing descriptors needs Unix sockets")
+        check_cancelled()
+        holder = self._fd
+        holder.use("send_msg")
+        try:
+            ancdata = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())] if fds else []
+            views = [memoryview(b).cast("B") for b in bufs]
+            while True:
+                try:
+                    sent = self._sock.sendmsg(views[:IOV_MAX], ancdata, NOSIGNAL)
+                except BlockingIOError:
+                    await holder.wait_writable("send_msg")
+                    continue
+                except OSError as ex:
+                    raise self._error(ex, "send_msg") from ex
+                ancdata = []  # the descriptors went with the first bytes
+                if self._sock.type != socket.SOCK_STREAM:
+                    return  # one message
+                while views and sent >= len(views[0]):
+                    sent -= len(views[0])
+                    views.pop(0)
+                if not views:
+                    return
+                views[0] = views[0][sent:]
+        finally:
+            holder.unuse()
+
+    async def recv_msg_with_fds(self, sw: Switch, buf: memoryview, max_fds: int, /) -> tuple[int, list[Fd]]:
+        """Receive into ``buf`` and take the descriptors that came with the bytes (at most ``max_fds``).
+
+        See `eio.unix.net.recv_msg_with_fds`. The descriptors are owned by
+        ``sw``. A stream socket at end-of-file raises `eio.EndOfFile`.
+        """
+        if sys.platform == "win32":
+            raise OSError(errno.EOPNOTSUPP, "passing descriptors needs Unix sockets")
+        sw.check()
+        check_cancelled()
+        holder = self._fd
+        holder.use("recv_msg")
+        flags = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+        try:
+            while True:
+                try:
+                    n, ancdata, _msg_flags, _addr = self._sock.recvmsg_into([buf], socket.CMSG_SPACE(max_fds * 4), flags)
+                    break
+                except BlockingIOError:
+                    await holder.wait_readable("recv_msg")
+                except OSError as ex:
+                    raise self._error(ex, "recv_msg") from ex
+        finally:
+            holder.unuse()
+        numbers: list[int] = []
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+                numbers.extend(fds)
+        # The control buffer is rounded up: close what came beyond ``max_fds``.
+        for extra in numbers[max_fds:]:
+            os.close(extra)
+        del numbers[max_fds:]
+        received: list[Fd] = []
+        try:
+            for number in numbers:
+                if not flags:
+                    os.set_inheritable(number, False)
+                fd = Fd(number, "received descriptor")
+                received.append(fd)
+                fd.attach(sw)
+        except BaseException:
+            for fd in received:
+                fd.close()
+            for number in numbers[len(received) :]:
+                os.close(number)
+            raise
+        if n == 0 and not received and self._sock.type == socket.SOCK_STREAM and len(buf) > 0:
+            raise EndOfFile()
+        return n, received
 
 
 class UnixStreamSocket(UnixSocket):
@@ -490,6 +597,26 @@ class UnixNetwork:
         sock = new_socket(addr.family, socket.SOCK_STREAM)
         flow = self.stream_class(sock, sw)  # from here on the switch closes it
         try:
+            await flow.connect_to(to_socket(addr))
+        except BaseException:
+            await flow.close()
+            raise
+        return flow
+
+    async def connect_with(
+        self, sw: Switch, addr: StreamAddr, bind_to: StreamAddr | None, options: Sequence[OptionSetting[Any]], /
+    ) -> StreamSocket:
+        """`connect`, first setting ``options`` and binding the socket to ``bind_to`` (see `eio.net.connect`)."""
+        sw.check()
+        sock = new_socket(addr.family, socket.SOCK_STREAM)
+        flow = self.stream_class(sock, sw)  # from here on the switch closes it
+        try:
+            apply_settings(flow, list(options), "eio.net.connect")
+            if bind_to is not None:
+                try:
+                    sock.bind(to_socket(bind_to))
+                except OSError as ex:
+                    raise from_oserror(ex, f"binding to {bind_to}") from ex
             await flow.connect_to(to_socket(addr))
         except BaseException:
             await flow.close()

@@ -46,7 +46,16 @@ from .._io_errors import ExecutableNotFound, Exited, ExitStatus, Io, NotNative, 
 from ..fiber import fork, fork_daemon
 from ..file import Ro
 from ..path import Path
-from ..process import ArgumentListTooLong, ExecutableFormatError, PermissionDenied, Process, ProcessManager
+from ..process import (
+    ArgumentListTooLong,
+    ExecutableFormatError,
+    FdProcessManager,
+    PermissionDenied,
+    PipeManager,
+    Process,
+    ProcessManager,
+    StdinNotRead,
+)
 from ._flow import FdFlow
 
 __all__ = ["UnixProcess", "UnixProcessManager", "find_program"]
@@ -92,10 +101,21 @@ class UnixProcess:
         return Resolver(done)
 
     async def await_(self) -> ExitStatus:
-        """Wait for the exit and for the copying of the standard streams; the exit status."""
+        """Wait for the exit and for the copying of the standard streams; the exit status.
+
+        Raises `eio.process.StdinNotRead` (with ``status`` set) if the child
+        stopped reading the input fed to it before its end.
+        """
         status = await self._exit
+        error: StdinNotRead | None = None
         for done in self._copies:
-            await done
+            try:
+                await done
+            except StdinNotRead as ex:
+                error = ex
+        if error is not None:
+            error.status = status
+            raise error
         return status
 
     def signal(self, signum: int, /) -> None:
@@ -247,15 +267,21 @@ class _ChildStdin:
             raise
 
 
-async def _feed_stdin(src: _flow.Source, fd: int, done: Resolver[None]) -> None:
+async def _feed_stdin(src: _flow.Source, fd: int, done: Resolver[None], program: str, pid: int) -> None:
     pipe = FdFlow(fd, owned=True, label="stdin pipe", nonblocking=True)
     try:
         await _flow.copy(src, _ChildStdin(pipe))
     except _StdinClosed:
-        pass  # the child stopped reading: the rest is not wanted
-    finally:
+        # The child stopped reading with input left: `await_` reports it after the exit.
+        await pipe.close()
+        done.resolve_error(StdinNotRead(program, pid))
+        return
+    except BaseException:
         await pipe.close()
         done.resolve(None)
+        raise
+    await pipe.close()
+    done.resolve(None)
 
 
 async def _drain(dst: _flow.Sink, fd: int, done: Resolver[None], label: str) -> None:
@@ -357,6 +383,28 @@ class UnixProcessManager:
     def __repr__(self) -> str:
         return "<process_mgr>"
 
+    def pipe(self, sw: Switch, /) -> tuple[FdFlow, FdFlow]:
+        """An OS pipe ``(read end, write end)``, both closed when ``sw`` finishes (see `eio.process.pipe`).
+
+        The descriptors stay in blocking mode, as a child given one expects;
+        the flows wait for readiness before each call, and a write is cut to
+        what a pipe takes at once (``PIPE_BUF``).
+        """
+        sw.check()
+        try:
+            r, w = _pipe()
+        except OSError as ex:
+            raise from_oserror(ex, "creating a pipe") from ex
+        src = FdFlow(r, owned=True, label="pipe (read end)")
+        sink = FdFlow(w, owned=True, label="pipe (write end)")
+        try:
+            src.attach(sw)
+        except BaseException:
+            os.close(w)
+            raise
+        sink.attach(sw)
+        return src, sink
+
     async def spawn(
         self,
         sw: Switch,
@@ -371,6 +419,25 @@ class UnixProcessManager:
         executable: str | None = None,
     ) -> UnixProcess:
         """Start ``args`` in a child attached to ``sw`` (see `eio.process.spawn`)."""
+        return await self.spawn_unix(
+            sw, args, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable, pass_fds=()
+        )
+
+    async def spawn_unix(
+        self,
+        sw: Switch,
+        args: Sequence[str],
+        /,
+        *,
+        stdin: _flow.Source | None,
+        stdout: _flow.Sink | None,
+        stderr: _flow.Sink | None,
+        cwd: Path | None,
+        env: Mapping[str, str] | None,
+        executable: str | None,
+        pass_fds: Sequence[int],
+    ) -> UnixProcess:
+        """`spawn`, the child also inheriting the descriptors ``pass_fds``, at the same numbers (Eio's ``spawn_unix``)."""
         sw.check()
         if executable is not None:
             # A path, as Eio's: never searched for in PATH (Popen would).
@@ -427,6 +494,7 @@ class UnixProcessManager:
                     cwd=cwd_arg,
                     env=env,
                     close_fds=True,
+                    pass_fds=tuple(pass_fds),
                     preexec_fn=preexec,
                 )
             except OSError as ex:
@@ -455,7 +523,7 @@ class UnixProcessManager:
         # The parent ends now belong to the copying fibers, which close them.
         ends = iter(parent_fds)
         if feed:
-            fork(sw, _feed_stdin, cast(_flow.Source, stdin), next(ends), proc.copying())
+            fork(sw, _feed_stdin, cast(_flow.Source, stdin), next(ends), proc.copying(), args[0], proc.pid)
         if drain_out:
             fork(sw, _drain, cast(_flow.Sink, stdout), next(ends), proc.copying(), "stdout pipe")
         if drain_err:
@@ -467,3 +535,5 @@ if TYPE_CHECKING:
     # Makes pyright check that the classes implement the Protocols.
     _MGR_IS: type[ProcessManager] = UnixProcessManager
     _PROC_IS: type[Process] = UnixProcess
+    _PIPE_IS: type[PipeManager] = UnixProcessManager
+    _UNIX_IS: type[FdProcessManager] = UnixProcessManager
