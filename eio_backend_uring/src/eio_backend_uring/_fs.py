@@ -519,7 +519,7 @@ class UringDir:
     async def read_dir_entries(self, path: str, /) -> list[tuple[str, FileKind]]:
         """The names in the directory ``path`` with their kinds (symlinks not followed), in the OS's order."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = eio.path.path_str(path, "UringDir.read_dir_entries", "path")
+            path = path_str(path, "UringDir.read_dir_entries", "path")
         fd = await self._open(path, _O_READ_DIR)
         try:
             return await run_in_systhread(lambda: entries_of(fd))
@@ -531,13 +531,13 @@ class UringDir:
     async def chmod(self, path: str, mode: int, follow: bool, /) -> None:
         """Set the permissions of ``path`` (of a final symlink's target if ``follow``)."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = eio.path.path_str(path, "UringDir.chmod", "path")
+            path = path_str(path, "UringDir.chmod", "path")
         await self._change(path, follow, lambda target, dir_fd, nofollow: chmod_at(target, mode, dir_fd, nofollow))
 
     async def chown(self, path: str, uid: int, gid: int, follow: bool, /) -> None:
         """Set the owner and group of ``path`` (-1 leaves one as it is; of a final symlink's target if ``follow``)."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = eio.path.path_str(path, "UringDir.chown", "path")
+            path = path_str(path, "UringDir.chown", "path")
         await self._change(path, follow, lambda target, dir_fd, nofollow: chown_at(target, uid, gid, dir_fd, nofollow))
 
     async def _change(self, path: str, follow: bool, change: Callable[[str | int, int | None, bool], None]) -> None:

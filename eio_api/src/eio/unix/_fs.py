@@ -24,7 +24,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from .. import path as _paths
 from .._core._switch import Switch
 from .._core._threads import run_in_systhread
 from .._flow._errors import EndOfFile
@@ -503,7 +502,7 @@ class UnixDir:
     async def read_dir_entries(self, path: str, /) -> list[tuple[str, FileKind]]:
         """The names in the directory ``path`` with their kinds (a symlink is ``"symbolic_link"``), in the OS's order."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = _paths.path_str(path, "UnixDir.read_dir_entries", "path")
+            path = path_str(path, "UnixDir.read_dir_entries", "path")
 
         def listing(root: int | None) -> list[tuple[str, FileKind]]:
             fd = self._open_flags(root, path, os.O_RDONLY | _O_DIRECTORY, 0)
@@ -517,13 +516,13 @@ class UnixDir:
     async def chmod(self, path: str, mode: int, follow: bool, /) -> None:
         """Set the permissions of ``path`` (of a final symlink's target if ``follow``)."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = _paths.path_str(path, "UnixDir.chmod", "path")
+            path = path_str(path, "UnixDir.chmod", "path")
         await self._change(path, follow, lambda target, dir_fd, nofollow: chmod_at(target, mode, dir_fd, nofollow))
 
     async def chown(self, path: str, uid: int, gid: int, follow: bool, /) -> None:
         """Set the owner and group of ``path`` (-1 leaves one as it is; of a final symlink's target if ``follow``)."""
         if type(path) is not str:  # a str subclass may lie about its text
-            path = _paths.path_str(path, "UnixDir.chown", "path")
+            path = path_str(path, "UnixDir.chown", "path")
         await self._change(path, follow, lambda target, dir_fd, nofollow: chown_at(target, uid, gid, dir_fd, nofollow))
 
     async def _change(self, path: str, follow: bool, change: Callable[[str | int, int | None, bool], None]) -> None:
