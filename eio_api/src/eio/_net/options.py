@@ -91,13 +91,13 @@ class SocketOption(Generic[T]):
         types: frozenset[int],
         applies_to: str,
     ) -> None:
-        self.name = name
-        self.level = level
-        self.option = option
+        self.name: str = name
+        self.level: int | None = level
+        self.option: int | None = option
         self.kind: _Kind = kind
-        self.families = families
-        self.types = types
-        self.applies_to = applies_to
+        self.families: frozenset[int] = families
+        self.types: frozenset[int] = types
+        self.applies_to: str = applies_to
 
     def __repr__(self) -> str:
         return f"eio.net.{self.name}"
