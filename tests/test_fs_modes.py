@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import eio
 import pytest
-from conftest import run_env
+from conftest import Trace, run_env
 from eio.path import DirEntry
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
@@ -338,3 +338,235 @@ def test_the_new_dir_operations_take_the_real_text(env_backend: str, tmp_cwd: St
         assert (tmp_cwd.parent / "escaped").stat().st_mode & 0o777 == 0o644
     finally:
         (tmp_cwd.parent / "escaped").unlink()
+
+
+# -- Eio's tests/fs.md: chmod and chown ------------------------------------------------------------
+
+
+def go_env(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+    """``main(env)`` on ``backend`` (for tests that need ``env.fs`` too); then no descriptor may be left open."""
+
+    async def nothing(_cwd: eio.Path) -> None:
+        pass
+
+    go(backend, nothing)  # warms the backend up as `go` does
+    before = sorted(os.listdir("/proc/self/fd"))
+    try:
+        return run_env(backend, main)
+    finally:
+        assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def err(ex: BaseException) -> str:
+    """An error as a trace line: ``eio.fs.PermissionDenied, changing permissions of <sandbox:escape>``."""
+    return ", ".join([f"{type(ex).__module__}.{type(ex).__qualname__}", *notes(ex)])
+
+
+async def try_chmod(path: eio.Path, *, follow: bool, perm: int) -> None:
+    try:
+        await path.chmod(perm, follow=follow)
+    except eio.Io as ex:
+        eio.traceln(err(ex))
+    else:
+        eio.traceln(f"chmod {path} to {perm:o} -> ok")
+
+
+async def try_stat_perm(path: eio.Path) -> None:
+    """fs.md's ``try_stat ~info_type:`Perm``: the permissions without and with following a final symlink."""
+
+    async def one(follow: bool) -> str:
+        try:
+            return f"{(await path.stat(follow=follow)).perm:o}"
+        except eio.Io as ex:
+            return type(ex).__qualname__
+
+    a = await one(False)
+    b = await one(True)
+    eio.traceln(f"{path} -> {a}" if a == b else f"{path} -> {a} / {b}")
+
+
+def test_fs_md_chmod_works(env_backend: str, trace: Trace) -> None:
+    async def main(cwd: eio.Path) -> None:
+        file_path = cwd / "test-file"
+        await file_path.save("test data", create="exclusive", perm=0o644)
+        await try_chmod(file_path, follow=False, perm=0o400)
+        await try_stat_perm(file_path)
+        await try_chmod(file_path, follow=False, perm=0o600)
+        await try_stat_perm(file_path)
+
+    go(env_backend, main)
+    assert trace.lines() == [
+        "chmod <cwd:test-file> to 400 -> ok",
+        "<cwd:test-file> -> 400",
+        "chmod <cwd:test-file> to 600 -> ok",
+        "<cwd:test-file> -> 600",
+    ]
+
+
+def test_fs_md_chmod_follows_a_leaf_symlink_within_the_sandbox(env_backend: str, trace: Trace) -> None:
+    async def main(env: eio.Stdenv) -> None:
+        cwd = env.cwd
+        async with eio.Switch.run() as sw:
+            await (cwd / "outside.txt").save("outside", create="exclusive", perm=0o644)
+            await try_mkdir(cwd / "sandbox")
+            await (cwd / "sandbox/inside.txt").save("inside", create="exclusive", perm=0o644)
+            # Set the mode, so that the umask has no effect.
+            await try_chmod(cwd / "outside.txt", follow=True, perm=0o644)
+            await try_chmod(cwd / "sandbox/inside.txt", follow=True, perm=0o644)
+            sandbox = await (cwd / "sandbox").open_subtree(sw)
+            await (sandbox / "ok").symlink(link_to="inside.txt")
+            await (sandbox / "escape").symlink(link_to="../outside.txt")
+            # Following a symlink to a file inside the sandbox works:
+            await try_chmod(sandbox / "inside.txt", follow=False, perm=0o600)
+            await try_stat_perm(sandbox / "inside.txt")
+            await try_chmod(sandbox / "ok", follow=True, perm=0o400)
+            await try_stat_perm(sandbox / "inside.txt")
+            # Following a symlink out of the sandbox is refused, and the target is unchanged:
+            await try_chmod(sandbox / "escape", follow=True, perm=0o400)
+            await try_stat_perm(cwd / "outside.txt")
+            eio.traceln("Try without sandboxing")
+            unconfined = env.fs / "sandbox"
+            await try_chmod(unconfined / "escape", follow=True, perm=0o400)
+            await try_stat_perm(cwd / "outside.txt")
+
+    go_env(env_backend, main)
+    assert trace.lines() == [
+        "mkdir <cwd:sandbox> -> ok",
+        "chmod <cwd:outside.txt> to 644 -> ok",
+        "chmod <cwd:sandbox/inside.txt> to 644 -> ok",
+        "chmod <sandbox:inside.txt> to 600 -> ok",
+        "<sandbox:inside.txt> -> 600",
+        "chmod <sandbox:ok> to 400 -> ok",
+        "<sandbox:inside.txt> -> 400",
+        "eio.fs.PermissionDenied, changing permissions of <sandbox:escape>",
+        "<cwd:outside.txt> -> 644",
+        "Try without sandboxing",
+        "chmod <fs:sandbox/escape> to 400 -> ok",
+        "<cwd:outside.txt> -> 400",
+    ]
+
+
+def test_fs_md_chmod_on_a_symlink_where_the_platform_allows_it(env_backend: str) -> None:
+    async def main(cwd: eio.Path) -> None:
+        path = cwd / "symlink"
+        await path.symlink(link_to="/foo")
+        try:
+            await path.chmod(0o600, follow=False)
+            assert (await path.stat(follow=False)).perm == 0o600
+            await path.chmod(0o660, follow=False)
+            assert (await path.stat(follow=False)).perm == 0o660
+        except eio.Io as ex:
+            # Eio's Not_available: some systems (Linux) can't change a symlink's own permissions.
+            assert ex.errno == errno.EOPNOTSUPP
+
+    assert go(env_backend, main) is None
+
+
+async def try_mkdir(path: eio.Path) -> None:
+    try:
+        await path.mkdir(perm=0o700)
+    except eio.Io as ex:
+        eio.traceln(err(ex))
+    else:
+        eio.traceln(f"mkdir {path} -> ok")
+
+
+def _other_gid(gid0: int) -> int | None:
+    """A group of this process other than ``gid0`` (fs.md's choice), None if it has none."""
+    return next((gid for gid in [os.getegid(), *os.getgroups()] if gid != gid0), None)
+
+
+@pytest.mark.real_os  # it picks a group of this process's own (the mock's files belong to its pretend user)
+def test_fs_md_changing_ownership(env_backend: str) -> None:
+    async def main(cwd: eio.Path) -> bool:
+        async def stat_uid_gid(path: eio.Path) -> tuple[int, int]:
+            st = await path.stat(follow=False)
+            return st.uid, st.gid
+
+        path = cwd / "owner.txt"
+        link = cwd / "link.txt"
+        symlink = cwd / "symlink.txt"
+        async with path.open_out(create="or_truncate", perm=0o644):
+            pass
+        uid0, gid0 = await stat_uid_gid(path)
+        target = gid0 + 1 if os.geteuid() == 0 else _other_gid(gid0)
+        if target is None:
+            return False
+        gid = target
+        await path.chown(uid0, gid, follow=False)
+        assert await stat_uid_gid(path) == (uid0, gid)
+
+        # link is a regular file; symlink points at it. Both start out in the group gid0.
+        async with link.open_out(create="or_truncate", perm=0o644):
+            pass
+        await symlink.symlink(link_to="link.txt")
+        luid1, lgid1 = await stat_uid_gid(link)
+        suid1, _sgid1 = await stat_uid_gid(symlink)
+
+        # follow=False changes the symlink itself, not its target (-1: the owner is unchanged).
+        await symlink.chown(-1, gid, follow=False)
+        luid2, lgid2 = await stat_uid_gid(link)
+        suid2, sgid2 = await stat_uid_gid(symlink)
+        assert (luid1, lgid1) == (luid2, lgid2)
+        assert (suid1, sgid2) == (suid2, gid)
+
+        # follow=True changes the target instead.
+        await symlink.chown(-1, gid, follow=True)
+        luid3, lgid3 = await stat_uid_gid(link)
+        _suid3, sgid3 = await stat_uid_gid(symlink)
+        assert (luid3, lgid3) == (luid2, gid)
+        assert sgid3 == gid
+        return True
+
+    # As root (as here, usually) the group is always changed; otherwise only with a second group.
+    assert go(env_backend, main) == (os.geteuid() == 0 or _other_gid(os.getegid()) is not None)
+
+
+@pytest.mark.real_os  # it picks a group of this process's own (the mock's files belong to its pretend user)
+def test_fs_md_chown_is_sandboxed(env_backend: str, trace: Trace) -> None:
+    async def main(env: eio.Stdenv) -> None:
+        cwd = env.cwd
+        async with eio.Switch.run() as sw:
+            await (cwd / "outside.txt").save("outside", create="exclusive", perm=0o644)
+            await try_mkdir(cwd / "sandbox")
+            await (cwd / "sandbox/inside.txt").save("inside", create="exclusive", perm=0o644)
+            sandbox = await (cwd / "sandbox").open_subtree(sw)
+            await (sandbox / "ok").symlink(link_to="inside.txt")
+            await (sandbox / "escape").symlink(link_to="../outside.txt")
+            gid0 = (await sandbox.stat(follow=False)).gid
+            # Another group we have, or else the file's own.
+            other_gid = _other_gid(gid0)
+            other_gid = gid0 if other_gid is None else other_gid
+
+            async def try_chown(path: eio.Path, *, follow: bool) -> None:
+                try:
+                    await path.chown(-1, other_gid, follow=follow)
+                except eio.Io as ex:
+                    eio.traceln(f"chown {path} (follow={follow}) -> {err(ex)}")
+                    return
+                eio.traceln(f"chown {path} (follow={follow}) -> ok")
+                if (await path.stat(follow=follow)).gid != other_gid:
+                    raise AssertionError("chown didn't set correct group!")
+                await path.chown(-1, gid0, follow=follow)
+
+            # Following a symlink out of the sandbox is refused, and the target is unchanged:
+            await try_chown(sandbox / "ok", follow=True)
+            await try_chown(sandbox / "escape", follow=True)
+            await try_chown(sandbox / "ok", follow=False)
+            await try_chown(sandbox / "escape", follow=False)
+            eio.traceln("Try without sandboxing")
+            unconfined = env.fs / "sandbox"
+            await try_chown(unconfined / "escape", follow=False)
+            await try_chown(unconfined / "escape", follow=True)
+
+    go_env(env_backend, main)
+    assert trace.lines() == [
+        "mkdir <cwd:sandbox> -> ok",
+        "chown <sandbox:ok> (follow=True) -> ok",
+        "chown <sandbox:escape> (follow=True) -> eio.fs.PermissionDenied, changing owner of <sandbox:escape>",
+        "chown <sandbox:ok> (follow=False) -> ok",
+        "chown <sandbox:escape> (follow=False) -> ok",
+        "Try without sandboxing",
+        "chown <fs:sandbox/escape> (follow=False) -> ok",
+        "chown <fs:sandbox/escape> (follow=True) -> ok",
+    ]

@@ -14,11 +14,13 @@ import socket
 import struct
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TypeVar
 
 import eio
 import eio.net
+import eio.unix.net
 import pytest
 from conftest import Trace, run_env
 from eio import ResourceClosed, Switch, fiber
@@ -903,3 +905,143 @@ def test_closing_a_listening_socket_wakes_an_accept_in_another_domain() -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("eio-domain-"):
             thread.join(10)
+
+
+# -- Eio_unix.Net: adopting OS sockets, socket pairs, connecting with bind_to and options --------------
+
+
+@pytest.mark.real_os
+def test_wrapping_a_unix_fd_as_a_listening_socket(trace: Trace) -> None:
+    """network.md: an OS listening socket made outside eio, adopted with ``import_socket_listening``."""
+
+    async def test(net: Network, sw: Switch) -> None:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.bind(("127.0.0.1", 0))  # Eio uses port 8082; any free port will do
+        raw.listen(40)
+        port = raw.getsockname()[1]
+        listening = eio.unix.net.import_socket_listening(sw, raw, close_unix=True)
+
+        async def client() -> None:
+            await run_client(sw, net, Tcp(LOOPBACK_V4, port))
+            eio.traceln("Client finished - cancelling server")
+            raise GracefulShutdown()
+
+        await fiber.both(lambda: run_server(sw, listening), client)
+
+    with pytest.raises(GracefulShutdown):
+        run(test)
+    assert trace.lines() == [
+        "Connecting to server...",
+        "Server accepted connection from client",
+        "Server received: 'Hello from client'",
+        "Client received: 'Bye'",
+        "Client finished - cancelling server",
+    ]
+
+
+@pytest.mark.real_os
+def test_wrapping_a_unix_fd_as_a_datagram_socket(trace: Trace) -> None:
+    """network.md: both ends of an OS datagram socket pair adopted with ``import_socket_datagram``."""
+
+    async def test(_net: Network, sw: Switch) -> None:
+        raw_a, raw_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        a = eio.unix.net.import_socket_datagram(sw, raw_a, close_unix=True)
+        b = eio.unix.net.import_socket_datagram(sw, raw_b, close_unix=True)
+
+        async def receive() -> None:
+            buf = bytearray(10)
+            _addr, n = await eio.net.recv(b, buf)
+            eio.traceln(f"Got: {buf[:n].decode()!r}")
+
+        await fiber.both(lambda: eio.net.send(a, [b"12", b"34"]), receive)
+
+    run(test)
+    assert trace.lines() == ["Got: '1234'"]
+
+
+@pytest.mark.real_os
+def test_socketpair_stream(trace: Trace) -> None:
+    """network.md: ``socketpair_stream``; both ends have descriptors; closing one ends the other's input."""
+
+    async def test(_net: Network, sw: Switch) -> None:
+        a, b = eio.unix.net.socketpair_stream(sw)
+        assert isinstance(eio.unix.fd_of(a), int)
+        assert isinstance(eio.unix.fd_of(b), int)
+        await eio.flow.copy_string("foo", a)
+        await eio.flow.close(a)
+        msg = await eio.buf_read.BufRead.of_flow(b, max_size=10).take_all()
+        eio.traceln(f"Got: {msg.decode()!r}")
+
+    run(test)
+    assert trace.lines() == ["Got: 'foo'"]
+
+
+@pytest.mark.real_os
+def test_bind_before_connect(trace: Trace) -> None:
+    """network.md: ``connect`` with ``bind_to`` and options; the option reads back on the connected socket."""
+
+    async def test(net: Network, sw: Switch) -> None:
+        server = await eio.net.listen(sw, net, Tcp(LOOPBACK_V4, 0), reuse_addr=True, backlog=5)
+        client = await eio.net.connect(
+            sw,
+            net,
+            eio.net.listening_addr(server),
+            bind_to=Tcp(LOOPBACK_V4, 0),
+            options=[eio.net.SO_REUSEADDR(True), eio.net.SO_KEEPALIVE(True)],
+        )
+        await eio.net.accept(sw, server)
+        eio.traceln(f"keepalive={eio.net.getsockopt(client, eio.net.SO_KEEPALIVE)}")
+
+    run(test)
+    assert trace.lines() == ["keepalive=True"]
+
+
+@pytest.mark.real_os
+def test_a_failing_bind_before_connect_is_an_io_error(trace: Trace) -> None:
+    """network.md: binding to a source address that is not local is reported as `eio.Io`."""
+
+    async def test(net: Network, sw: Switch) -> None:
+        try:
+            await eio.net.connect(sw, net, Tcp(LOOPBACK_V4, 8081), bind_to=Tcp(IPv4Address("1.2.3.4"), 0))
+        except eio.Io:
+            eio.traceln("got Eio.Io")
+        else:
+            eio.traceln("unexpectedly connected")
+
+    run(test)
+    assert trace.lines() == ["got Eio.Io"]
+
+
+@pytest.mark.real_os
+def test_read_write_on_sock_dgram(trace: Trace) -> None:
+    """network.md: ``socketpair_datagram``: each send is one message, an empty one included."""
+
+    async def test(_net: Network, sw: Switch) -> None:
+        a, b = eio.unix.net.socketpair_datagram(sw, family=socket.AF_UNIX)
+        assert isinstance(eio.unix.fd_of(a), int)
+        assert isinstance(eio.unix.fd_of(b), int)
+        messages = [b"foo", b"bar", b"foobar", b"cellar door", b""]
+        buf = bytearray(32)
+
+        async def read() -> None:
+            _addr, n = await eio.net.recv(b, buf)
+            eio.traceln(f"Got: {n} bytes: {buf[:n].decode()!r}")
+
+        for m in messages:
+            await eio.net.send(a, [m])
+        for _ in messages:
+            await read()
+        await eio.net.send(a, [b"abaca", b"bb"])
+        await read()
+        await eio.flow.close(a)
+        await eio.flow.close(b)
+
+    run(test)
+    assert trace.lines() == [
+        "Got: 3 bytes: 'foo'",
+        "Got: 3 bytes: 'bar'",
+        "Got: 6 bytes: 'foobar'",
+        "Got: 11 bytes: 'cellar door'",
+        "Got: 0 bytes: ''",
+        "Got: 7 bytes: 'abacabb'",
+    ]

@@ -1,0 +1,153 @@
+"""Eio's tests/pty.md: pseudo-terminals (`eio.unix.pty`), a child on the terminal side, on every OS backend.
+
+Eio's ``Pty.pty``/``Pty.tty``/``Pty.name`` are ``pty.master``/``pty.slave``/
+``pty.slave_name`` here, and the child's standard streams are the terminal
+side itself (Eio's ``login_tty``). eio has no terminal-attribute module of its
+own (Eio's ``Pty.Tc``): where a case turns echo off, Python's `termios` does
+it on the terminal side's descriptor. Each test checks afterwards that no
+descriptor was left open and no child unreaped.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import eio
+import eio.unix.pty
+import pytest
+from conftest import run_env
+from eio.buf_read import BufRead
+from eio.process import Exited, ExitStatus
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
+
+T = TypeVar("T")
+_warmed: set[str] = set()
+
+
+async def _nothing(_env: eio.Stdenv) -> None:
+    pass
+
+
+def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
+    """``main(env)`` on ``backend``; then no descriptor may be left open and no child unreaped."""
+    if backend not in _warmed:
+        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
+        _warmed.add(backend)
+    before = sorted(os.listdir("/proc/self/fd"))
+    try:
+        return run_env(backend, main)
+    finally:
+        for t in threading.enumerate():
+            if t.name.startswith("eio-domain-"):
+                t.join()
+        assert sorted(os.listdir("/proc/self/fd")) == before
+        try:
+            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            pass
+
+
+async def on_pty(sw: eio.Switch, env: eio.Stdenv, pty: eio.unix.pty.Pty, args: list[str]) -> eio.process.Process:
+    """Eio's ``spawn_unix ~login_tty:(Pty.tty t) ~fds:[]``: the terminal side as all three standard streams."""
+    return await eio.process.spawn(sw, env.process_mgr, args, stdin=pty.slave, stdout=pty.slave, stderr=pty.slave)
+
+
+async def take_lines(source: eio.unix.pty.PtyMaster, n: int) -> list[bytes]:
+    """``Buf_read.lines r |> Seq.take n |> List.of_seq``."""
+    out: list[bytes] = []
+    async for line in BufRead.of_flow(source, max_size=1024).lines():
+        out.append(line)
+        if len(out) == n:
+            break
+    return out
+
+
+def test_opening_a_pseudoterminal(os_backend: str) -> None:
+    async def main(_env: eio.Stdenv) -> bool:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            assert t.master.fileno() != t.slave.fileno()
+            return t.slave_name.startswith("/dev/")
+
+    assert go(os_backend, main) is True
+
+
+def test_window_size(os_backend: str) -> None:
+    async def main(_env: eio.Stdenv) -> tuple[int, int, int, int]:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            t.set_window_size(24, 80)
+            import fcntl  # Unix only, as is this module's subject
+            import termios
+
+            # Read back on the other side (Eio's get_window_size; eio has none, the OS tells).
+            raw = fcntl.ioctl(t.slave.fileno(), termios.TIOCGWINSZ, bytes(8))
+            rows, cols, xpixel, ypixel = struct.unpack("HHHH", raw)
+            return rows, cols, xpixel, ypixel
+
+    assert go(os_backend, main) == (24, 80, 0, 0)
+
+
+def test_spawning_a_child_on_a_pseudoterminal(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> ExitStatus:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            child = await on_pty(sw, env, t, ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && [ -t 2 ]"])
+            return await child.await_()
+
+    assert go(os_backend, main) == Exited(0)
+
+
+def test_reading_the_childs_output(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> list[bytes]:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            # The final read keeps the terminal side open until the switch ends (and kills the child).
+            await on_pty(sw, env, t, ["sh", "-c", 'for i in 1 2 3; do echo "line $i"; done; read keep_open'])
+            return await take_lines(t.master, 3)
+
+    assert go(os_backend, main) == [b"line 1", b"line 2", b"line 3"]
+
+
+def test_writing_to_the_child_with_echo_off(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> bytes:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            import termios  # Unix only, as is this module's subject
+
+            attr = termios.tcgetattr(t.slave.fileno())
+            attr[3] &= ~termios.ECHO
+            termios.tcsetattr(t.slave.fileno(), termios.TCSANOW, attr)
+            await on_pty(sw, env, t, ["sh", "-c", 'read line; echo "reply: $line"; read keep_open'])
+            await eio.flow.copy_string("hello\n", t.master)
+            return await BufRead.of_flow(t.master, max_size=1024).line()
+
+    assert go(os_backend, main) == b"reply: hello"
+
+
+def test_writing_to_the_child_with_echo_on(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> list[bytes]:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            await on_pty(sw, env, t, ["sh", "-c", 'read line; echo "reply: $line"; read keep_open'])
+            await eio.flow.copy_string("hello\n", t.master)
+            return await take_lines(t.master, 2)
+
+    assert go(os_backend, main) == [b"hello", b"reply: hello"]
+
+
+def test_without_a_terminal_the_check_fails(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> ExitStatus:
+        async with eio.Switch.run() as sw:
+            devnull = eio.unix.import_flow(sw, os.open(os.devnull, os.O_RDWR), close_unix=True)
+            child = await eio.process.spawn(
+                sw, env.process_mgr, ["sh", "-c", "[ -t 0 ]"], stdin=devnull, stdout=devnull, stderr=devnull
+            )
+            return await child.await_()
+
+    assert go(os_backend, main) == Exited(1)
