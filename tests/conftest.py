@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
@@ -87,6 +89,22 @@ def env_backend(request: pytest.FixtureRequest) -> str:
 def run_env(backend: str, main: Callable[[Any], Awaitable[T]]) -> T:
     """``main(env)`` on the backend ``backend``, with its full environment."""
     return cast(T, ENV_BACKENDS[backend](main))
+
+
+def run_checked(backend: str, main: Callable[[Any], Awaitable[T]]) -> T:
+    """`run_env`, then no descriptor may be left open and no child unreaped (after the domains' threads end)."""
+    before = sorted(os.listdir("/proc/self/fd"))
+    try:
+        return run_env(backend, main)
+    finally:
+        for t in threading.enumerate():
+            if t.name.startswith("eio-domain-"):
+                t.join()  # a domain closes its loop just after handing back its result
+        assert sorted(os.listdir("/proc/self/fd")) == before
+        try:
+            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            pass  # no children at all
 
 
 class Trace:

@@ -7,48 +7,20 @@ checks that no descriptor was left open.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Awaitable, Callable
-from pathlib import Path as StdPath
 from typing import TypeVar
 
 import eio
 import eio.unix.net
 import pytest
-from conftest import Trace, run_env
+from conftest import Trace, run_checked
 from eio.net import Unix
 from eio.unix import UnixSocket
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 
 T = TypeVar("T")
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
-
-
-@pytest.fixture(autouse=True)
-def tmp_cwd(tmp_path: StdPath, monkeypatch: pytest.MonkeyPatch) -> StdPath:
-    """A fresh current directory for every test (fd_passing.md's ``run ~clear``)."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend``; then no descriptor may be left open."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = sorted(os.listdir("/proc/self/fd"))
-    try:
-        return run_env(backend, main)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert sorted(os.listdir("/proc/self/fd")) == before
+go = run_checked  # main(env) on a backend, checking nothing is left open or unreaped
 
 
 def unix_socket(sock: object) -> UnixSocket:

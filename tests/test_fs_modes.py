@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path as StdPath
 from typing import Any, TypeVar
 
 import eio
 import pytest
-from conftest import Trace, run_env
+from conftest import Trace, run_checked
 from eio.path import DirEntry
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 
 T = TypeVar("T")
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
 
 
 @pytest.fixture(autouse=True)
@@ -41,22 +35,12 @@ def tmp_cwd(tmp_path: StdPath, monkeypatch: pytest.MonkeyPatch) -> Iterator[StdP
 
 
 def go(backend: str, main: Callable[[eio.Path], Awaitable[T]]) -> T:
-    """``main(env.cwd)`` on ``backend``; then no descriptor may be left open."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = sorted(os.listdir("/proc/self/fd"))
+    """``main(env.cwd)`` on ``backend``; then no descriptor may be left open and no child unreaped."""
 
     async def with_cwd(env: eio.Stdenv) -> T:
         return await main(env.cwd)
 
-    try:
-        return run_env(backend, with_cwd)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert sorted(os.listdir("/proc/self/fd")) == before
+    return run_checked(backend, with_cwd)
 
 
 def notes(ex: BaseException) -> list[str]:
@@ -343,18 +327,7 @@ def test_the_new_dir_operations_take_the_real_text(env_backend: str, tmp_cwd: St
 # -- Eio's tests/fs.md: chmod and chown ------------------------------------------------------------
 
 
-def go_env(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend`` (for tests that need ``env.fs`` too); then no descriptor may be left open."""
-
-    async def nothing(_cwd: eio.Path) -> None:
-        pass
-
-    go(backend, nothing)  # warms the backend up as `go` does
-    before = sorted(os.listdir("/proc/self/fd"))
-    try:
-        return run_env(backend, main)
-    finally:
-        assert sorted(os.listdir("/proc/self/fd")) == before
+go_env = run_checked  # main(env), for tests that need ``env.fs`` too
 
 
 def err(ex: BaseException) -> str:

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any, TypeVar
 
 import eio
 import eio.unix.net
 import pytest
-from conftest import run_env
+from conftest import run_checked
 from eio.net import (
     IPV6_V6ONLY,
     LOOPBACK_V4,
@@ -39,26 +38,7 @@ from eio.net import (
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 
 T = TypeVar("T")
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
-
-
-def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend``; then no descriptor may be left open."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = sorted(os.listdir("/proc/self/fd"))
-    try:
-        return run_env(backend, main)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert sorted(os.listdir("/proc/self/fd")) == before
+go = run_checked  # main(env) on a backend, checking nothing is left open or unreaped
 
 
 def _has_ipv6() -> bool:

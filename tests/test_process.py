@@ -11,14 +11,13 @@ import os
 import signal
 import stat
 import subprocess
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path as OsPath
 from typing import TypeVar
 
 import eio
 import pytest
-from conftest import run_env
+from conftest import run_checked
 from eio.process import ChildError, ExecutableNotFound, Exited, Signaled
 from eio.unix import cwd_dir, fs_dir
 
@@ -37,25 +36,9 @@ def _on_each_backend(os_backend: str) -> None:
 T = TypeVar("T")
 
 
-def _open_fds() -> list[str]:
-    return sorted(os.listdir("/proc/self/fd"))
-
-
 def go(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
     """Run ``main(env)`` on the backend under test; then check no descriptor is left open and no child is left unreaped."""
-    before = _open_fds()
-    try:
-        return run_env(_backend, main)
-    finally:
-        # A domain's thread closes its ring just after handing back its result.
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert _open_fds() == before
-        try:
-            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            pass  # no children at all
+    return run_checked(_backend, main)
 
 
 def cwd_path() -> eio.Path:

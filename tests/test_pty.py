@@ -12,44 +12,19 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import eio
 import eio.unix.pty
 import pytest
-from conftest import run_env
+from conftest import run_checked
 from eio.buf_read import BufRead
 from eio.process import Exited, ExitStatus
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 
 T = TypeVar("T")
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
-
-
-def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend``; then no descriptor may be left open and no child unreaped."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = sorted(os.listdir("/proc/self/fd"))
-    try:
-        return run_env(backend, main)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert sorted(os.listdir("/proc/self/fd")) == before
-        try:
-            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            pass
+go = run_checked  # main(env) on a backend, checking nothing is left open or unreaped
 
 
 async def on_pty(sw: eio.Switch, env: eio.Stdenv, pty: eio.unix.pty.Pty, args: list[str]) -> eio.process.Process:

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import eio
 import pytest
-from conftest import run_env
+from conftest import run_checked
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 _backend = ""
@@ -29,15 +29,7 @@ T = TypeVar("T")
 
 def run(main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
     """``run(main)`` of the backend under test, checking that nothing is left behind."""
-    before = sorted(os.listdir("/proc/self/fd"))
-    try:
-        return run_env(_backend, main)
-    finally:
-        assert sorted(os.listdir("/proc/self/fd")) == before
-        try:
-            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            pass  # no children at all
+    return run_checked(_backend, main)
 
 
 def test_run_a_program(capfd: pytest.CaptureFixture[str]) -> None:

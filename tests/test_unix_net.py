@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 import eio
 import eio.unix
 import pytest
-from conftest import run_env
+from conftest import run_checked
 from eio.unix.net import (
     import_socket_datagram,
     import_socket_listening,
@@ -32,34 +31,7 @@ import eio_mock
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
 
 T = TypeVar("T")
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
-
-
-def _open_fds() -> list[str]:
-    return sorted(os.listdir("/proc/self/fd"))
-
-
-def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend``; then no descriptor may be left open and no child unreaped."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = _open_fds()
-    try:
-        return run_env(backend, main)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert _open_fds() == before
-        try:
-            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            pass
+go = run_checked  # main(env) on a backend, checking nothing is left open or unreaped
 
 
 # -- socket pairs ---------------------------------------------------------------------------------------

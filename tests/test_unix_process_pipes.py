@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path as OsPath
 from typing import TypeVar, cast
 
 import eio
 import eio.unix
 import pytest
-from conftest import run_env
+from conftest import run_checked
 from eio.buf_read import BufferLimitExceeded, ParseError
 from eio.net import ConnectionReset
 from eio.process import ChildError, Exited, Signaled, StdinNotRead
@@ -31,34 +29,7 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="coun
 T = TypeVar("T")
 
 
-def _open_fds() -> list[str]:
-    return sorted(os.listdir("/proc/self/fd"))
-
-
-_warmed: set[str] = set()
-
-
-async def _nothing(_env: eio.Stdenv) -> None:
-    pass
-
-
-def go(backend: str, main: Callable[[eio.Stdenv], Awaitable[T]]) -> T:
-    """``main(env)`` on ``backend``; then no descriptor may be left open and no child unreaped."""
-    if backend not in _warmed:
-        run_env(backend, _nothing)  # a host library's first loop keeps descriptors for good (uvloop's)
-        _warmed.add(backend)
-    before = _open_fds()
-    try:
-        return run_env(backend, main)
-    finally:
-        for t in threading.enumerate():
-            if t.name.startswith("eio-domain-"):
-                t.join()
-        assert _open_fds() == before
-        try:
-            assert os.waitpid(-1, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            pass
+go = run_checked  # main(env) on a backend, checking nothing is left open or unreaped
 
 
 # -- pipes ------------------------------------------------------------------------------------------
