@@ -79,7 +79,7 @@ Registration
     ``registry.register(BackendInfo(...))``.
 """
 
-from ._core._backend import BackendInfo, BackendRegistry
+from ._core._backend import BackendInfo, BackendRegistry, imported_later
 from ._core._cancel import ON, CancelContext, CancelFn
 from ._core._clocks import sleep_until_monotonic
 from ._core._fiber import ExitFn, Fiber
@@ -135,6 +135,7 @@ __all__ = [
     "describe_deadlock",
     "fiber_tree",
     "fork_raw",
+    "imported_later",
     "idle_verdict",
     "from_oserror",
     "notify_closing",

@@ -6,10 +6,9 @@ asyncio asks for it by name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from eio.lowlevel import BackendInfo, BackendRegistry
+from eio.lowlevel import BackendInfo, BackendRegistry, imported_later
 
 PRIORITY = 5
 
@@ -29,34 +28,10 @@ def uvloop_unavailable_reason() -> str | None:
     return None
 
 
-def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
-    from . import run
-
-    return run(main)
-
-
-def _run_plain(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from . import run_plain
-
-    return run_plain(fn)
-
-
 def _uvloop_factory() -> Any:
     import uvloop
 
     return uvloop.new_event_loop()
-
-
-def _run_uvloop(main: Callable[[Any], Awaitable[Any]]) -> Any:
-    from . import run
-
-    return run(main, loop_factory=_uvloop_factory)
-
-
-def _run_plain_uvloop(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from . import run_plain
-
-    return run_plain(fn, loop_factory=_uvloop_factory)
 
 
 def eio_register_backends(registry: BackendRegistry) -> None:
@@ -65,11 +40,11 @@ def eio_register_backends(registry: BackendRegistry) -> None:
         BackendInfo(
             name="asyncio",
             priority=PRIORITY,
-            run=_run,
+            run=imported_later("eio_backend_asyncio", "run"),
             unavailable_reason=_available,
             distribution="eio-backend-asyncio",
             auto=False,
-            run_plain=_run_plain,
+            run_plain=imported_later("eio_backend_asyncio", "run_plain"),
         )
     )
     if uvloop_unavailable_reason() is None:
@@ -77,10 +52,10 @@ def eio_register_backends(registry: BackendRegistry) -> None:
             BackendInfo(
                 name="asyncio-uvloop",
                 priority=PRIORITY,
-                run=_run_uvloop,
+                run=imported_later("eio_backend_asyncio", "run", loop_factory=_uvloop_factory),
                 unavailable_reason=uvloop_unavailable_reason,
                 distribution="eio-backend-asyncio",
                 auto=False,
-                run_plain=_run_plain_uvloop,
+                run_plain=imported_later("eio_backend_asyncio", "run_plain", loop_factory=_uvloop_factory),
             )
         )

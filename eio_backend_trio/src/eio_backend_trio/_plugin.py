@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from eio.lowlevel import BackendInfo, BackendRegistry
+from eio.lowlevel import BackendInfo, BackendRegistry, imported_later
 
 # Below io_uring (30) and the Windows backend: trio is the fallback that runs anywhere.
 PRIORITY = 10
@@ -20,27 +17,15 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
-    from . import run
-
-    return run(main)
-
-
-def _run_plain(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from . import run_plain
-
-    return run_plain(fn)
-
-
 def eio_register_backends(registry: BackendRegistry) -> None:
     """Register the ``trio`` backend."""
     registry.register(
         BackendInfo(
             name="trio",
             priority=PRIORITY,
-            run=_run,
+            run=imported_later("eio_backend_trio", "run"),
             unavailable_reason=unavailable_reason,
             distribution="eio-backend-trio",
-            run_plain=_run_plain,
+            run_plain=imported_later("eio_backend_trio", "run_plain"),
         )
     )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from eio.lowlevel import BackendInfo, BackendRegistry
+from eio.lowlevel import BackendInfo, BackendRegistry, imported_later
 
 PRIORITY = 30
 
@@ -20,27 +18,15 @@ def unavailable_reason() -> str | None:
     return ring_reason()
 
 
-def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
-    from . import run
-
-    return run(main)
-
-
-def _run_plain(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from . import run_plain
-
-    return run_plain(fn)
-
-
 def eio_register_backends(registry: BackendRegistry) -> None:
     """Register the ``uring`` backend."""
     registry.register(
         BackendInfo(
             name="uring",
             priority=PRIORITY,
-            run=_run,
+            run=imported_later("eio_backend_uring", "run"),
             unavailable_reason=unavailable_reason,
             distribution="eio-backend-uring",
-            run_plain=_run_plain,
+            run_plain=imported_later("eio_backend_uring", "run_plain"),
         )
     )

@@ -9,10 +9,8 @@ dependency-free fallback when trio is not installed.
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from eio.lowlevel import BackendInfo, BackendRegistry
+from eio.lowlevel import BackendInfo, BackendRegistry, imported_later
 
 PRIORITY = 20 if sys.platform == "win32" else 8
 
@@ -22,28 +20,16 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _run(main: Callable[[Any], Awaitable[Any]]) -> Any:
-    from . import run
-
-    return run(main)
-
-
-def _run_plain(fn: Callable[[], Awaitable[Any]]) -> Any:
-    from . import run_plain
-
-    return run_plain(fn)
-
-
 def eio_register_backends(registry: BackendRegistry) -> None:
     """Register the ``windows`` backend."""
     registry.register(
         BackendInfo(
             name="windows",
             priority=PRIORITY,
-            run=_run,
+            run=imported_later("eio_backend_windows", "run"),
             unavailable_reason=unavailable_reason,
             distribution="eio-backend-windows",
             auto=sys.platform != "linux",
-            run_plain=_run_plain,
+            run_plain=imported_later("eio_backend_windows", "run_plain"),
         )
     )

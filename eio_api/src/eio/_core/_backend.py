@@ -8,6 +8,7 @@ pluggy or on eio_main: the registry is only a Protocol here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,3 +43,17 @@ class BackendRegistry(Protocol):
     def register(self, info: BackendInfo, /) -> None:
         """Add a backend."""
         ...
+
+
+def imported_later(module: str, name: str, **kwargs: Any) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """A ``run`` or ``run_plain`` for `BackendInfo` that imports ``module`` only when called.
+
+    ``imported_later("eio_backend_x", "run")(main)`` is
+    ``eio_backend_x.run(main, **kwargs)``: registering a backend costs no import
+    of it, so `eio_main` can list every installed backend cheaply.
+    """
+
+    def call(fn: Callable[..., Awaitable[Any]]) -> Any:
+        return getattr(importlib.import_module(module), name)(fn, **kwargs)
+
+    return call
