@@ -375,6 +375,23 @@ def _pipe() -> tuple[int, int]:
     return os.pipe()  # Python makes both ends close-on-exec
 
 
+def _child_stream(flow: object, child_reads: bool, child_fds: list[int], parent_fds: list[int]) -> tuple[int | None, bool]:
+    """The descriptor a child gets for one standard stream, and whether a fiber must pump ``flow`` through a pipe.
+
+    A flow with a descriptor is handed over as it is; another flow gets a new
+    pipe (the child's end is recorded in ``child_fds``, ours in ``parent_fds``);
+    None leaves the stream to the default.
+    """
+    fd = _fd_of(flow)
+    if flow is None or fd is not None:
+        return fd, False
+    r, w = _pipe()
+    child, parent = (r, w) if child_reads else (w, r)
+    child_fds.append(child)
+    parent_fds.append(parent)
+    return child, True
+
+
 class UnixProcessManager:
     """The process manager over readiness waits (``env.process_mgr``): an `eio.process.ProcessManager`."""
 
@@ -463,27 +480,9 @@ class UnixProcessManager:
                 else:
                     raise NotNative(f"{cwd}: a child's directory given by a descriptor needs a Unix system")
                 sw.check()  # it may have been cancelled while opening
-            stdin_fd = _fd_of(stdin)
-            feed = stdin is not None and stdin_fd is None
-            if feed:
-                r, w = _pipe()
-                child_fds.append(r)
-                parent_fds.append(w)
-                stdin_fd = r
-            stdout_fd = _fd_of(stdout)
-            drain_out = stdout is not None and stdout_fd is None
-            if drain_out:
-                r, w = _pipe()
-                child_fds.append(w)
-                parent_fds.append(r)
-                stdout_fd = w
-            stderr_fd = _fd_of(stderr)
-            drain_err = stderr is not None and stderr_fd is None
-            if drain_err:
-                r, w = _pipe()
-                child_fds.append(w)
-                parent_fds.append(r)
-                stderr_fd = w
+            stdin_fd, feed = _child_stream(stdin, True, child_fds, parent_fds)
+            stdout_fd, drain_out = _child_stream(stdout, False, child_fds, parent_fds)
+            stderr_fd, drain_err = _child_stream(stderr, False, child_fds, parent_fds)
             try:
                 popen = subprocess.Popen(
                     list(args),
