@@ -10,6 +10,8 @@ sending the next, and reports messages per second. Best of ``--repeat`` runs.
 Servers (``--only`` takes these names):
 
 - ``eio(uring)``: `eio.net.run_server` with ``eio.flow.copy(flow, flow)`` per connection;
+- ``eio(uring) pure``: the same on the pure-Python ring (``EIO_PURE_PYTHON=1``: the
+  compiled accelerator unused; ``eio(uring)`` uses it when it was built);
 - ``eio(uring) 2 domains``: the same with one additional domain (a second thread and ring);
 - ``eio(windows)``: the same on the windows backend (`eio_backend_windows`: a selector
   loop, here epoll, with the shared Unix layer's sockets);
@@ -230,6 +232,7 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 SERVERS: dict[str, Callable[[], None]] = {
     "eio(uring)": lambda: serve_eio(1),
+    "eio(uring) pure": lambda: serve_eio(1),
     "eio(uring) 2 domains": lambda: serve_eio(2),
     "eio(windows)": serve_eio_windows,
     "eio(trio)": lambda: serve_eio_trio("epoll"),
@@ -243,6 +246,7 @@ SERVERS: dict[str, Callable[[], None]] = {
 }
 EIO_NAMES = (
     "eio(uring)",
+    "eio(uring) pure",
     "eio(uring) 2 domains",
     "eio(windows)",
     "eio(trio)",
@@ -275,8 +279,37 @@ def unavailable(name: str) -> str | None:
         return f"not importable: {ex}"
     if module in ("eio_backend_uring", "eio_backend_trio"):
         reason: str | None = mod.unavailable_reason()
+        if reason is None and module == "eio_backend_uring" and not name.endswith(" pure") and not accelerator_built():
+            reason = "the compiled accelerator is not built (the pure-Python ring is measured as `eio(uring) pure`)"
         return reason
     return None
+
+
+def accelerator_built() -> bool:
+    """Whether ``eio_backend_uring._accel`` imports (whatever ``EIO_PURE_PYTHON`` says in this process)."""
+    try:
+        __import__("eio_backend_uring._accel")
+    except ImportError:
+        return False
+    return True
+
+
+def server_environment(name: str) -> dict[str, str]:
+    """The environment of server ``name``'s process: ``EIO_PURE_PYTHON=1`` for the ``pure`` ones, unset for the others."""
+    env = dict(os.environ)
+    env.pop("EIO_PURE_PYTHON", None)
+    if name.endswith(" pure"):
+        env["EIO_PURE_PYTHON"] = "1"
+    return env
+
+
+def check_ring_path(name: str) -> None:
+    """In server ``name``'s process: refuse to measure an io_uring server on the wrong ring path."""
+    if name.startswith("eio(uring)"):
+        import eio_backend_uring
+
+        if eio_backend_uring.accelerated() == name.endswith(" pure"):
+            raise SystemExit(f"{name}: eio_backend_uring.accelerated() is {eio_backend_uring.accelerated()}")
 
 
 # -- the client ------------------------------------------------------------------------
@@ -323,6 +356,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             text=True,
             cwd=HERE.parent,
+            env=server_environment(name),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -477,6 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
+        check_ring_path(args.serve)
         SERVERS[args.serve]()
         return 0
     names: list[str] = list(args.only) if args.only else list(SERVERS)

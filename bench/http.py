@@ -16,6 +16,8 @@ the blank line and writing the response:
 - ``eio(uring)``: `eio.net.run_server`; a ``BufRead`` per connection, each
   request head read up to its blank line by a parser on ``peek``/``ensure``/
   ``consume`` (the peers' ``readuntil`` work), one ``eio.flow.write`` per response;
+- ``eio(uring) pure``: the same on the pure-Python ring (``EIO_PURE_PYTHON=1``: the
+  compiled accelerator unused; the other ``eio(uring)`` servers use it when it was built);
 - ``eio(uring) lines``: the same, the head read with ``BufRead.line`` (request
   line, then headers up to the blank line: more work than the peers do);
 - ``eio(windows)``: the ``eio(uring)`` server on the windows backend (`eio_backend_windows`:
@@ -54,12 +56,14 @@ from bench.echo import (
     RATIO_HEADER,
     Result,
     announce,
+    check_ring_path,
     format_results,
     load_average,
     per_op_us,
     process_cpu_times,
     ratio_row,
     serve_asyncio,
+    server_environment,
     unavailable,
     uvloop_factory,
 )
@@ -220,10 +224,12 @@ def serve_trio() -> None:
 
 _EIO = "eio(uring)"
 _EIO_LINES = "eio(uring) lines"
+_EIO_PURE = "eio(uring) pure"
 _PEERS = ("uvloop streams", "asyncio streams", "trio")
 
 SERVERS: dict[str, Callable[[], None]] = {
     _EIO: lambda: serve_eio(_request_head),
+    _EIO_PURE: lambda: serve_eio(_request_head),
     _EIO_LINES: lambda: serve_eio(_request_lines),
     "eio(windows)": lambda: serve_eio(_request_head, "windows"),
     "eio(trio)": lambda: serve_eio(_request_head, "trio"),
@@ -246,6 +252,7 @@ class ServerProcess:
             [sys.executable, str(Path(__file__).resolve()), "--serve", name],
             stdout=subprocess.PIPE,
             text=True,
+            env=server_environment(name),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -316,13 +323,12 @@ def bench(
 def format_http_results(results: dict[str, Result], connections: int) -> str:
     """`format_results`' tables, with the line-by-line eio server compared to the peers too."""
     text = format_results(results, connections, "wrk, keep-alive", "req/s")
-    lines = results.get(_EIO_LINES)
-    if lines is None:
-        return text
     rows = [
-        ratio_row(f"{_EIO_LINES} / {p}", lines, results[p])
+        ratio_row(f"{variant} / {p}", results[variant], results[p])
+        for variant in (_EIO_LINES,)
+        if variant in results and results[variant].rate > 0
         for p in _PEERS
-        if p in results and results[p].rate > 0 and lines.rate > 0
+        if p in results and results[p].rate > 0
     ]
     if not rows:
         return text
@@ -343,6 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--serve", choices=sorted(SERVERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
+        check_ring_path(args.serve)
         SERVERS[args.serve]()
         return 0
     wrk = shutil.which("wrk")

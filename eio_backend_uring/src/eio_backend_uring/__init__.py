@@ -6,7 +6,11 @@ with the standard library only (``_abi``: constants and struct layouts;
 statx; ``_ring``: the ring; ``_probe``: availability):
 ``ctypes`` for the three io_uring system calls, ``mmap`` for the shared
 submission and completion queues, and ``struct`` to fill and read their entries.
-No third-party binding is used. The backend registers itself under the ``eio``
+No third-party binding is used. The per-operation half of the ring
+(``_ring_core``: filling SQEs, entering the kernel, waking fibers from
+completions) also exists compiled, in ``_accel`` (C, built by a normal
+install when a C compiler is present); the two behave the same, and
+:func:`accelerated` says which one runs. The backend registers itself under the ``eio``
 entry point group as ``uring``; it declares itself available only when
 :func:`eio_backend_uring._probe.unavailable_reason` returns ``None``.
 """
@@ -19,13 +23,29 @@ from typing import TypeVar, cast
 from ._errors import Deadlock
 from ._plugin import unavailable_reason
 
-__all__ = ["Deadlock", "UringUnavailable", "run", "run_plain", "unavailable_reason"]
+__all__ = ["Deadlock", "UringUnavailable", "accelerated", "run", "run_plain", "unavailable_reason"]
 
 T = TypeVar("T")
 
 
 class UringUnavailable(RuntimeError):
     """io_uring can't be used on this machine; the message says why."""
+
+
+def accelerated() -> bool:
+    """Whether rings in this process use the compiled accelerator.
+
+    True when the package was installed with a C compiler present (the
+    accelerator is then built) and the environment variable
+    ``EIO_PURE_PYTHON`` is unset, empty or ``"0"`` at import. Otherwise the
+    pure-Python ring runs: the same behaviour, more CPU per operation.
+    Always False off Linux.
+    """
+    try:
+        from ._accel_choice import ACCELERATED
+    except ImportError:  # not Linux
+        return False
+    return ACCELERATED
 
 
 def _check() -> None:

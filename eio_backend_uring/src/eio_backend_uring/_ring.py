@@ -44,13 +44,12 @@ thread at a time and must not be used in a forked child.
 from __future__ import annotations
 
 import ctypes
-import errno
 import mmap
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final, Self
 
 if TYPE_CHECKING:
@@ -63,15 +62,9 @@ from ._abi import (
     ALLOWED_SETUP_FLAGS,
     CLOSE_GRACE_SECONDS,
     CLOSE_USER_DATA,
-    CQE,
     CQE_SIZE,
-    GETEVENTS_ARG,
     IO_URING_OP_SUPPORTED,
-    IORING_ASYNC_CANCEL_ANY,
-    IORING_ASYNC_CANCEL_FD,
     IORING_CQE_F_MORE,
-    IORING_ENTER_EXT_ARG,
-    IORING_ENTER_GETEVENTS,
     IORING_FEAT_EXT_ARG,
     IORING_FEAT_SINGLE_MMAP,
     IORING_FSYNC_DATASYNC,
@@ -80,25 +73,17 @@ from ._abi import (
     IORING_OP_FSYNC,
     IORING_OP_MKDIRAT,
     IORING_OP_OPENAT2,
-    IORING_OP_POLL_ADD,
-    IORING_OP_READ,
     IORING_OP_READV,
-    IORING_OP_RECV,
     IORING_OP_RENAMEAT,
     IORING_OP_STATX,
     IORING_OP_SYMLINKAT,
     IORING_OP_UNLINKAT,
-    IORING_OP_WRITE,
     IORING_OP_WRITEV,
-    IORING_POLL_ADD_MULTI,
-    IORING_RECVSEND_POLL_FIRST,
     IORING_REGISTER_PROBE,
     IORING_SETUP_CQSIZE,
     IORING_SETUP_DEFER_TASKRUN,
     IOVEC,
     M32,
-    MAX_RW,
-    NR_IO_URING_ENTER,
     NR_IO_URING_REGISTER,
     NR_IO_URING_SETUP,
     OPEN_HOW,
@@ -106,28 +91,24 @@ from ._abi import (
     PROBE_HEADER,
     PROBE_OP,
     PROBE_OPS,
-    SQ_NEEDS_ENTER,
     SQE_SIZE,
     SQE_USER_DATA,
     STATX_BASIC_STATS,
-    TIMESPEC,
     U32,
     Completion,
     pack_sqe,
 )
+from ._accel_choice import RingCore
 from ._codecs import Statx
 from ._pin import (
-    BYTES_DATA_OFFSET,
-    MEMORYVIEW_BUF_OFFSET,
     Pinned,
     bytes_address,
     path_bytes,
     pin_readable,
     pin_writable,
-    span,
 )
 from ._probe import unavailable_reason
-from ._syscalls import ARGSZ_EXT, ARGSZ_NONE, sys_enter, sys_register, sys_setup, syscall_error
+from ._syscalls import sys_register, sys_setup, syscall_error
 
 __all__ = ["FD_RESULT", "Ring", "unavailable_reason"]  # unavailable_reason: its former home
 
@@ -144,7 +125,7 @@ _ABANDONED: list[object] = []
 _void_at = ctypes.c_void_p.from_address
 
 
-class Ring:
+class Ring(RingCore):
     """One io_uring instance: SQ, CQ and SQE array mapped into this process.
 
     ``prep_*`` methods each fill one SQE and return nothing; the first
@@ -155,33 +136,7 @@ class Ring:
     straight from shared memory. See the module docstring for buffer lifetime.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_backlog",
-        "_cq_bytes",
-        "_cq_entries",
-        "_cq_head",
-        "_cq_head_i",
-        "_cq_mask",
-        "_cq_tail_i",
-        "_cq_u32",
-        "_cqes_at",
-        "_events_always",
-        "_fd",
-        "_features",
-        "_inflight",
-        "_maps",
-        "_sq_entries",
-        "_sq_flags_i",
-        "_sq_head_i",
-        "_sq_mask",
-        "_sq_limit",
-        "_sq_tail",
-        "_sq_tail_i",
-        "_sq_u32",
-        "_sqes",
-        "_wait_arg",
-    )
+    __slots__ = ("__weakref__", "_cq_entries", "_maps")
 
     def __init__(self, entries: int = 256, flags: int = 0, *, cq_entries: int | None = None) -> None:
         """Set up a ring with ``entries`` SQEs (rounded up to a power of two by the kernel).
@@ -269,10 +224,7 @@ class Ring:
         self._sq_limit: int = (self._sq_u32[self._sq_head_i] + sq_entries) & M32
         self._cq_head: int = self._cq_u32[self._cq_head_i]
 
-        # io_uring_getevents_arg and the timespec it points to, allocated once;
-        # timed waits only rewrite the timespec.
-        self._wait_arg = ctypes.create_string_buffer(GETEVENTS_ARG.size + TIMESPEC.size)
-        GETEVENTS_ARG.pack_into(self._wait_arg, 0, 0, 0, 0, ctypes.addressof(self._wait_arg) + GETEVENTS_ARG.size)
+        self._attach()
 
     def _mmap(self, fd: int, size: int, offset: int) -> mmap.mmap:
         mapping = mmap.mmap(
@@ -346,124 +298,6 @@ class Ring:
 
     # ------------------------------------------------------------ submission
 
-    def _make_room(self) -> None:
-        """The SQ is full: hand it to the kernel so that slots free up."""
-        for _attempt in range(64):
-            self.submit_and_wait(0)
-            if self._sq_tail != self._sq_limit:
-                return
-        raise syscall_error("io_uring_enter (submission queue full, kernel accepts nothing)", errno.EBUSY)
-
-    def _push(
-        self,
-        user_data: int,
-        anchor: object,
-        opcode: int,
-        fd: int,
-        off: int,
-        addr: int,
-        length: int,
-        op_flags: int,
-        ioprio: int = 0,
-        splice_fd_in: int = 0,
-        addr3: int = 0,
-    ) -> None:
-        """Fill the next SQE (all 64 bytes) and record what it pins.
-
-        Hot ``prep_*`` methods inline this body instead of calling it: a
-        Python call with this many arguments costs ~100 ns, a third of an op.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes,
-            (tail & self._sq_mask) << 6,
-            opcode, 0, ioprio, fd, off, addr, length, op_flags, user_data, 0, 0, splice_fd_in, addr3, 0,
-        )  # fmt: skip
-        # Only now, with the SQE fully written (pack_into raised nothing), commit it.
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = anchor
-
-    def prep_read(
-        self,
-        user_data: int,
-        fd: int,
-        buf: WriteableBuffer | Pinned,
-        offset: int = -1,
-        *,
-        start: int = 0,
-        length: int = -1,
-    ) -> None:
-        """Queue a READ into ``buf`` (or its ``[start, start+length)`` part) from ``fd``.
-
-        ``offset`` is the file offset; -1 reads at (and advances) the file
-        position. ``res`` is the byte count (0 at end of file) or ``-errno``.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
-        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
-            # Fast path for the common case, `writable_view_address` inlined
-            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
-            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
-        else:
-            address, nbytes, anchor = pin_writable(buf)
-        if start or length >= 0:
-            address, nbytes = span(address, nbytes, start, length)
-        if nbytes > MAX_RW:
-            nbytes = MAX_RW
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_READ, 0, 0, fd, offset, address, nbytes, 0, user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = anchor
-
-    def prep_write(
-        self,
-        user_data: int,
-        fd: int,
-        buf: ReadableBuffer | Pinned,
-        offset: int = -1,
-        *,
-        start: int = 0,
-        length: int = -1,
-    ) -> None:
-        """Queue a WRITE of ``buf`` (or its ``[start, start+length)`` part) to ``fd``.
-
-        ``offset`` is the file offset; -1 writes at (and advances) the file
-        position. ``res`` is the byte count (possibly short) or ``-errno``.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        if type(buf) is bytes and BYTES_DATA_OFFSET:
-            # Fast path: see bytes_data_offset (~70 ns instead of ~450 ns).
-            address, nbytes, anchor = id(buf) + BYTES_DATA_OFFSET, len(buf), buf
-        else:
-            address, nbytes, anchor = pin_readable(buf)
-        if start or length >= 0:
-            address, nbytes = span(address, nbytes, start, length)
-        if nbytes > MAX_RW:
-            nbytes = MAX_RW
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_WRITE, 0, 0, fd, offset, address, nbytes, 0, user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = anchor
-
     def _prep_vectored(self, user_data: int, opcode: int, fd: int, pins: list[tuple[int, int, object]], offset: int) -> None:
         """Queue READV/WRITEV over already pinned buffers: build and pin the iovec array."""
         if not pins:
@@ -482,75 +316,6 @@ class Ring:
     def prep_writev(self, user_data: int, fd: int, bufs: Sequence[ReadableBuffer | Pinned], offset: int = -1) -> None:
         """Queue a WRITEV gathering from ``bufs`` (at most IOV_MAX of them)."""
         self._prep_vectored(user_data, IORING_OP_WRITEV, fd, [pin_readable(buf) for buf in bufs], offset)
-
-    def prep_recv(
-        self,
-        user_data: int,
-        fd: int,
-        buf: WriteableBuffer | Pinned,
-        flags: int = 0,
-        *,
-        start: int = 0,
-        length: int = -1,
-        poll_first: bool = False,
-    ) -> None:
-        """Queue a RECV on socket ``fd`` into ``buf``; ``flags`` are ``MSG_*``.
-
-        ``poll_first`` (Linux 5.19+) skips the initial receive attempt: use it
-        when the caller has just seen EAGAIN itself. ``res`` is the byte count
-        (0 at end of stream) or ``-errno``.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
-        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
-            # Fast path for the common case, `writable_view_address` inlined
-            # (~150 ns instead of ~450 ns for ctypes' from_buffer).
-            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
-        else:
-            address, nbytes, anchor = pin_writable(buf)
-        if start or length >= 0:
-            address, nbytes = span(address, nbytes, start, length)
-        if nbytes > MAX_RW:
-            nbytes = MAX_RW
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_RECV, 0, IORING_RECVSEND_POLL_FIRST if poll_first else 0, fd, 0, address, nbytes, flags,
-            user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = anchor
-
-    def prep_recv_into(self, user_data: int, fd: int, buf: WriteableBuffer | Pinned, poll_first: bool, /) -> None:
-        """`prep_recv` of the whole of ``buf`` with no ``MSG_*`` flags: the receive of a stream socket's read.
-
-        The same SQE and the same checks, with positional arguments only and
-        no ``start``/``length`` to apply: it runs once per read that waits.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        view = memoryview(buf) if (type(buf) is memoryview or type(buf) is bytearray) and MEMORYVIEW_BUF_OFFSET else None
-        if view is not None and not view.readonly and view.c_contiguous and view.nbytes:
-            address, nbytes, anchor = _void_at(id(view) + MEMORYVIEW_BUF_OFFSET).value or 0, view.nbytes, view
-        else:
-            address, nbytes, anchor = pin_writable(buf)
-        if nbytes > MAX_RW:
-            nbytes = MAX_RW
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_RECV, 0, IORING_RECVSEND_POLL_FIRST if poll_first else 0, fd, 0, address, nbytes, 0,
-            user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = anchor
 
     def prep_connect(self, user_data: int, fd: int, address: bytes) -> None:
         """Queue a CONNECT of socket ``fd`` to ``address`` (raw, see :func:`encode_sockaddr`)."""
@@ -604,52 +369,6 @@ class Ring:
         """Queue an FSYNC of ``fd`` (``datasync=True`` for fdatasync)."""
         self._push(user_data, None, IORING_OP_FSYNC, fd, 0, 0, 0, IORING_FSYNC_DATASYNC if datasync else 0)
 
-    def prep_async_cancel(self, user_data: int, target: int, *, flags: int = 0, fd: int = -1) -> None:
-        """Queue an ASYNC_CANCEL of the operation whose user_data is ``target``.
-
-        The cancel's own completion (``user_data``) reports 0, ``-ENOENT`` or
-        ``-EALREADY``; the target still delivers its own completion (typically
-        ``-ECANCELED``, possibly a normal result if it won the race), and its
-        buffers stay pinned until then. ``flags`` are
-        ``IORING_ASYNC_CANCEL_*`` (``_FD`` matches on ``fd`` instead, 5.19+).
-        """
-        if user_data == target and not flags & (IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ANY):
-            raise ValueError("a cancel needs a user_data of its own, distinct from its target's")
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_ASYNC_CANCEL, 0, 0, fd, 0, target, 0, flags, user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = None
-
-    def prep_poll_add(self, user_data: int, fd: int, events: int, *, multishot: bool = False) -> None:
-        """Queue a POLL_ADD waiting for ``events`` (``select.POLLIN`` ...) on ``fd``.
-
-        ``res`` is the ready event mask. With ``multishot`` (5.13+) it keeps
-        reporting, each completion flagged ``IORING_CQE_F_MORE`` until the last.
-        """
-        inflight = self._inflight
-        if user_data in inflight:
-            raise ValueError(f"user_data {user_data} is already in flight")
-        tail = self._sq_tail
-        if tail == self._sq_limit:
-            self._make_room()
-        # poll32_events sits in op_flags; on little-endian it overlays the old
-        # 16-bit poll_events, so this works with or without FEAT_POLL_32BITS.
-        pack_sqe(
-            self._sqes, (tail & self._sq_mask) << 6,
-            IORING_OP_POLL_ADD, 0, 0, fd, 0, 0, IORING_POLL_ADD_MULTI if multishot else 0, events,
-            user_data, 0, 0, 0, 0, 0,
-        )  # fmt: skip
-        self._sq_tail = (tail + 1) & M32
-        inflight[user_data] = None
-
     def prep_unlinkat(self, user_data: int, dirfd: int, path: StrOrBytesPath, flags: int = 0) -> None:
         """Queue an UNLINKAT of ``path`` (``flags=AT_REMOVEDIR`` removes a directory)."""
         encoded = path_bytes(path)
@@ -683,193 +402,6 @@ class Ring:
             user_data, (old, new), IORING_OP_SYMLINKAT, new_dirfd,
             bytes_address(new), bytes_address(old), 0, 0,
         )  # fmt: skip
-
-    # -------------------------------------------------------------- entering
-
-    def submit_and_wait(self, wait_nr: int = 0, timeout: float | None = None) -> int:
-        """Submit every queued SQE with one ``io_uring_enter``; optionally wait.
-
-        ``wait_nr``: return only once that many completions are ready to reap
-        (0: never block). ``timeout`` (seconds, used only when ``wait_nr > 0``)
-        bounds the wait; running out is not an error. Also returns early,
-        without error, when a signal interrupts the wait (EINTR): callers loop,
-        and Python runs the signal handler meanwhile. Without queued SQEs and
-        without waiting this costs no system call.
-
-        Returns how many SQEs the kernel accepted (those it rejects still
-        produce a completion with ``-errno``). Raises OSError for a failure of
-        the call itself.
-        """
-        fd = self._fd
-        if fd < 0:
-            raise ValueError("the ring is closed")
-        sq = self._sq_u32
-        tail = self._sq_tail
-        # Publish the SQEs written so far. On x86-64 plain stores are not
-        # reordered, so the kernel sees the SQE bytes before it sees the tail.
-        sq[self._sq_tail_i] = tail
-        to_submit = (tail - sq[self._sq_head_i]) & M32
-        if wait_nr > 0 or self._events_always or sq[self._sq_flags_i] & SQ_NEEDS_ENTER:
-            # GETEVENTS also makes the kernel flush overflowed completions and
-            # run deferred task work (DEFER_TASKRUN rings complete only then).
-            enter_flags = IORING_ENTER_GETEVENTS
-        elif to_submit:
-            enter_flags = 0
-        else:
-            return 0  # nothing to submit, nothing to wait for: skip the system call
-        if wait_nr < 0 or self._backlog or (timeout is not None and timeout <= 0):
-            # Never block: completions are already waiting in the backlog, or
-            # the caller asked for a poll (a zero kernel timeout would still
-            # arm a timer and sleep on it, tens of microseconds under load).
-            wait_nr = 0
-        while True:
-            if wait_nr > 0 and timeout is not None:
-                if not self._features & IORING_FEAT_EXT_ARG:
-                    raise syscall_error("io_uring_enter (timed wait without IORING_FEAT_EXT_ARG)", errno.ENOTSUP)
-                whole = int(timeout)  # > 0 here, see above
-                TIMESPEC.pack_into(self._wait_arg, GETEVENTS_ARG.size, whole, int((timeout - whole) * 1e9))
-                ret: int = sys_enter(
-                    NR_IO_URING_ENTER, fd, to_submit, wait_nr, enter_flags | IORING_ENTER_EXT_ARG,
-                    self._wait_arg, ARGSZ_EXT,
-                )  # fmt: skip
-            else:
-                ret = sys_enter(NR_IO_URING_ENTER, fd, to_submit, wait_nr, enter_flags, None, ARGSZ_NONE)
-            # Without SQPOLL the kernel consumes SQEs only inside this call, so
-            # the free space is exact now (and stays so until the next enter).
-            self._sq_limit = (sq[self._sq_head_i] + self._sq_entries) & M32
-            if ret >= 0:
-                return ret
-            err = ctypes.get_errno()
-            if err == errno.ETIME or err == errno.EINTR:
-                return 0
-            if err == errno.EBUSY:
-                # The CQ is full and overflowed completions are waiting: make
-                # room by moving completions into our backlog, then retry,
-                # fetching events so the kernel flushes its overflow list.
-                if not self._drain_to_backlog():
-                    time.sleep(0.001)  # nothing to move: let the kernel catch up
-                enter_flags |= IORING_ENTER_GETEVENTS
-                wait_nr = 0  # what we drained is there to reap: don't block on more
-                to_submit = (tail - sq[self._sq_head_i]) & M32
-                continue
-            raise syscall_error("io_uring_enter", err)
-
-    # --------------------------------------------------------------- reaping
-
-    def poll_nowait(self, callback: Callable[[int, int, int], object]) -> None:
-        """Submit what is queued (if anything) and reap what is ready, never blocking.
-
-        The scheduler calls this once per pass over its ready fibers; with
-        nothing queued and nothing completed it makes no system call and
-        costs a few shared-memory reads, so it is written out in full.
-        """
-        sq = self._sq_u32
-        tail = self._sq_tail
-        if (tail - sq[self._sq_head_i]) & M32 or sq[self._sq_flags_i] & SQ_NEEDS_ENTER or self._events_always:
-            self.submit_and_wait(0)
-        if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
-            self.reap(callback)
-
-    def submit_nowait(self) -> list[Completion]:
-        """Submit what is queued, never blocking, and reap: :meth:`poll_nowait` returning the completions.
-
-        With nothing queued and nothing completed it makes no system call and
-        returns an empty list after a few shared-memory reads.
-        """
-        sq = self._sq_u32
-        if (self._sq_tail - sq[self._sq_head_i]) & M32 or sq[self._sq_flags_i] & SQ_NEEDS_ENTER or self._events_always:
-            self.submit_and_wait(0)
-        if self._cq_u32[self._cq_tail_i] != self._cq_head or self._backlog:
-            return self.completions()
-        return []
-
-    def requeue(self, completions: list[Completion]) -> None:
-        """Put back completions taken with :meth:`completions` but not handled: they come first next time."""
-        self._backlog[:0] = completions
-
-    def has_completions(self) -> bool:
-        """Whether :meth:`completions` would return something; reads shared memory only."""
-        return self._cq_u32[self._cq_tail_i] != self._cq_head or bool(self._backlog)
-
-    def _take_cqes(self) -> list[Completion]:
-        """Copy every ready CQE out of shared memory and release their slots."""
-        cq = self._cq_u32
-        head = self._cq_head
-        # Masked to 32 bits: head and tail are free-running u32 counters.
-        ready = (cq[self._cq_tail_i] - head) & M32
-        if not ready:
-            return []
-        mask = self._cq_mask
-        first = head & mask
-        base = self._cqes_at
-        cqes = self._cq_bytes
-        if ready <= 2:
-            # unpack_from beats building a slice and an iterator for a couple.
-            out = [CQE.unpack_from(cqes, base + (first << 4))]
-            if ready == 2:
-                out.append(CQE.unpack_from(cqes, base + (((head + 1) & mask) << 4)))
-        else:
-            end = first + ready
-            if end <= mask + 1:
-                out = list(CQE.iter_unpack(cqes[base + (first << 4) : base + (end << 4)]))
-            else:  # the batch wraps around the end of the ring
-                out = list(CQE.iter_unpack(cqes[base + (first << 4) : base + ((mask + 1) << 4)]))
-                out += CQE.iter_unpack(cqes[base : base + ((end - mask - 1) << 4)])
-        # Release the slots only after copying them out (x86-64 keeps the order).
-        self._cq_head = head = (head + ready) & M32
-        cq[self._cq_head_i] = head
-        return out
-
-    def _drain_to_backlog(self) -> int:
-        """Move ready CQEs to the backlog (used when the CQ must be emptied mid-submit)."""
-        taken = self._take_cqes()
-        self._backlog += taken
-        return len(taken)
-
-    def completions(self) -> list[Completion]:
-        """Reap every ready completion: a list of ``(user_data, res, flags)``, oldest first.
-
-        Reads shared memory only (no system call). ``res < 0`` is ``-errno`` of
-        a failed op. Objects pinned by an op are released here, with the
-        op's own completion (not with a cancel's, nor with a multishot op's
-        intermediate ones flagged ``IORING_CQE_F_MORE``).
-        """
-        if self._cq_u32[self._cq_tail_i] == self._cq_head and not self._backlog:
-            return []  # the common idle case, without the calls below
-        out = self._take_cqes()
-        if self._backlog:
-            out = self._backlog + out
-            self._backlog = []
-        pop = self._inflight.pop
-        for user_data, _res, flags in out:
-            if not flags & IORING_CQE_F_MORE:
-                pop(user_data, None)
-        return out
-
-    def reap(self, callback: Callable[[int, int, int], object]) -> int:
-        """Call ``callback(user_data, res, flags)`` for every ready completion; return the count.
-
-        If the callback raises, the completions not yet delivered are kept
-        and come first next time. The callback may prepare new operations.
-        """
-        if self._cq_u32[self._cq_tail_i] == self._cq_head and not self._backlog:
-            return 0
-        out = self._take_cqes()
-        if self._backlog:
-            out = self._backlog + out
-            self._backlog = []
-        pop = self._inflight.pop
-        delivered = 0
-        try:
-            for user_data, res, flags in out:
-                delivered += 1
-                if not flags & IORING_CQE_F_MORE:
-                    pop(user_data, None)
-                callback(user_data, res, flags)
-        except BaseException:
-            self._backlog[:0] = out[delivered:]
-            raise
-        return delivered
 
     # --------------------------------------------------------------- closing
 
@@ -946,6 +478,7 @@ class Ring:
 
     def _release(self) -> None:
         """Drop the views, unmap, close the fd. Views first: an mmap with exports can't close."""
+        self._detach()
         for name in ("_sq_u32", "_cq_u32", "_cq_bytes", "_sqes"):
             view: memoryview | None = getattr(self, name, None)
             if view is not None:

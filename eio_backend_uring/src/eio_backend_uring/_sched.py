@@ -117,9 +117,8 @@ class Uring:
         """Submit queued SQEs; if ``timeout`` isn't 0, wait for a completion (at most ``timeout`` s)."""
         ring = self.ring
         if timeout == 0:
-            completions = ring.submit_nowait()
-            if not completions:
-                return  # the common case while fibers are ready: a few shared-memory reads
+            # The common case while fibers are ready: a few shared-memory reads when nothing happened.
+            rearm = ring.submit_and_wake(self._ops, self._fd_of_op, loop.run_queue.append, _FIRST_OP_UD)
         else:
             self._sleeping = True
             try:
@@ -129,31 +128,10 @@ class Uring:
                     ring.submit_and_wait(0)
             finally:
                 self._sleeping = False
-            completions = ring.completions()
-            if not completions:
-                return
-        # Dispatch, with `Fiber.wake` inlined for operations: this runs once per completion.
-        ops_pop = self._ops.pop
-        fds = self._fd_of_op
-        ready = loop.run_queue.append
-        delivered = 0
-        try:
-            for user_data, res, _flags in completions:
-                delivered += 1
-                fiber = ops_pop(user_data, None)
-                if fiber is not None:
-                    if fds:
-                        # Done waiting on its descriptor: a close from now on doesn't concern it.
-                        fds.pop(user_data, None)
-                    fiber.cancel_fn = None
-                    fiber.value = res
-                    ready(fiber)
-                elif user_data < _FIRST_OP_UD:
-                    self._rearm(user_data)
-                # else: a cancel's own completion; the target reports by itself.
-        except BaseException:
-            ring.requeue(completions[delivered:])
-            raise
+            rearm = ring.wake_fibers(self._ops, self._fd_of_op, loop.run_queue.append, _FIRST_OP_UD)
+        if rearm is not None:
+            for user_data in rearm:
+                self._rearm(user_data)
 
     def busy(self) -> bool:
         """Whether an operation is in flight in the ring."""
