@@ -166,13 +166,17 @@ def main() -> None:
             ops: dict[int, FakeFiber] = {500: a, 501: b}
             fds = {500: r}
             woken: list[str] = []
+
+            def wake(fiber: FakeFiber) -> None:
+                woken.append(fiber.name)
+
             ring.prep_nop(500)
             ring.prep_nop(501)
             ring.prep_nop(3)  # below first_op: to re-arm
             ring.prep_nop(502)  # nobody's: dropped
-            attempt("submit_and_wake", ring.submit_and_wake, ops, fds, lambda f: woken.append(f.name), 16)
+            attempt("submit_and_wake", ring.submit_and_wake, ops, fds, wake, 16)
             ring.submit_and_wait(3, 1.0)
-            attempt("wake_fibers", ring.wake_fibers, ops, fds, lambda f: woken.append(f.name), 16)
+            attempt("wake_fibers", ring.wake_fibers, ops, fds, wake, 16)
             show("woken", (woken, a.cancel_fn, a.value, b.cancel_fn, b.value, ops, fds))
             attempt("wake_fibers, nothing ready", ring.wake_fibers, ops, fds, woken.append, 16)
             c = FakeFiber("c")
