@@ -189,7 +189,44 @@ def main() -> None:
 
             attempt("wake_fibers, ready raises", ring.wake_fibers, {600: c}, {}, refuse, 16)
             attempt("then the rest", ring.completions)
+
+            # Re-entrant: code run by `ready` reaps again; it sees none of the completions being delivered.
+            d, e = FakeFiber("d"), FakeFiber("e")
+            ring.prep_nop(610)
+            ring.prep_nop(611)
+            ring.submit_and_wait(2, 1.0)
+            inner: list[object] = []
+
+            def reentrant(fiber: FakeFiber) -> None:
+                woken.append(fiber.name)
+                inner.append(ring.completions())
+                inner.append(ring.wake_fibers({}, {}, wake, 16))
+
+            attempt("wake_fibers, ready reaps again", ring.wake_fibers, {610: d, 611: e}, {}, reentrant, 16)
+            show("woken, and what the inner reaps got", (woken[-2:], inner))
             show("in flight at the end", (ring.queued, ring.in_flight))
+
+        # More completions at once than a small batch: 100 fibers woken by one call.
+        with FullRing(64) as big:
+            many = {1000 + i: FakeFiber(str(i)) for i in range(100)}
+            for user_data in many:
+                big.prep_nop(user_data)
+            big.submit_and_wait(100, 2.0)
+            order: list[str] = []
+            attempt("wake 100", big.wake_fibers, many, {}, lambda f: order.append(f.name), 16)
+            show("woken in order", order == [str(i) for i in range(100)])
+            for user_data in range(2000, 2100):
+                big.prep_nop(user_data)
+            big.submit_and_wait(100, 2.0)
+            fails = {2000 + i: FakeFiber(str(i)) for i in range(100)}
+
+            def fail_at_70(fiber: FakeFiber) -> None:
+                if fiber.name == "70":
+                    raise RuntimeError("no room for 70")
+
+            attempt("wake 100, the 71st raises", big.wake_fibers, fails, {}, fail_at_70, 16)
+            left = big.completions()
+            show("then in the backlog", (len(left), left[0], left[-1], len(fails)))
         attempt("prep on a closed ring", ring.prep_poll_add, 700, r, select.POLLIN)
         attempt("submit on a closed ring", ring.submit_and_wait)
     finally:

@@ -83,7 +83,9 @@ def test_the_same_trace_both_ways() -> None:
     assert "seen after poll_nowait: [300, 301, 302, 303, 304]\n" in text
     assert "woken: (['a', 'b'], None, 0, None, 0, {}, {})\n" in text
     assert "prep on a closed ring: raised ValueError: the ring is closed\n" in text
-    assert len(a_lines) == 47
+    assert "woken, and what the inner reaps got: (['d', 'e'], [[], None, [], None])\n" in text
+    assert "then in the backlog: (29, (2071, 0, 0), (2099, 0, 0), 29)\n" in text
+    assert len(a_lines) == 53
 
 
 @pytest.mark.skipif(not accelerator_built(), reason="the accelerator was not built (no C compiler at install)")

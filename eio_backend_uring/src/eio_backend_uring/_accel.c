@@ -989,31 +989,81 @@ wake_fibers(RingCore *self, WakeArgs *w)
         Py_DECREF(out);
         return wake_result(w);
     }
-    /* Straight from shared memory; each CQE's slot is released once it is handled, so if
-       waking raises, the ones not yet delivered stay in the CQ and come first next time. */
+    /* As the reference: take every ready completion first (a copy, then the slots are
+       released and the pins dropped), then wake. Code called from `ready` may reap or wake
+       again without seeing these twice; if waking raises, the rest go to the backlog. */
     uint32_t head = self->cq_head;
-    uint32_t tail = load_acquire(self->p_cq_tail);
-    while (head != tail) {
-        const struct cqe *c = &self->p_cqes[head & self->cq_mask];
-        uint64_t user_data = c->user_data;
-        int32_t res = c->res;
-        uint32_t flags = c->flags;
-        head++;
-        self->cq_head = head;
-        store_release(self->p_cq_head, head);
-        PyObject *ud_obj = PyLong_FromUnsignedLongLong(user_data);
-        PyObject *res_obj = ud_obj == NULL ? NULL : PyLong_FromLong(res);
-        int rc = -1;
-        if (res_obj != NULL && release_pin(self, ud_obj, flags) == 0)
-            rc = wake_one(w, ud_obj, user_data, res_obj);
-        Py_XDECREF(ud_obj);
-        Py_XDECREF(res_obj);
-        if (rc < 0) {
-            Py_CLEAR(w->rearm);
-            return NULL;
+    uint32_t n = load_acquire(self->p_cq_tail) - head;
+    struct cqe small_cqes[64];
+    PyObject *small_uds[64];
+    struct cqe *cqes = small_cqes;
+    PyObject **uds = small_uds;
+    if (n > 64) {
+        cqes = PyMem_Malloc(n * sizeof(struct cqe));
+        uds = PyMem_Malloc(n * sizeof(PyObject *));
+        if (cqes == NULL || uds == NULL) {
+            PyMem_Free(n > 64 ? cqes : NULL);
+            PyMem_Free(n > 64 ? uds : NULL);
+            return PyErr_NoMemory();
         }
     }
-    return wake_result(w);
+    uint32_t made = 0;
+    for (; made < n; made++) {
+        cqes[made] = self->p_cqes[(head + made) & self->cq_mask];
+        if ((uds[made] = PyLong_FromUnsignedLongLong(cqes[made].user_data)) == NULL)
+            break;
+    }
+    PyObject *result = NULL;
+    if (made < n) /* out of memory: nothing consumed, the CQEs stay for next time */
+        goto out;
+    self->cq_head = head + n;
+    store_release(self->p_cq_head, self->cq_head);
+    uint32_t i = n; /* the first completion not delivered, if an error stops us */
+    for (uint32_t k = 0; k < n; k++) {
+        if (release_pin(self, uds[k], cqes[k].flags) < 0) {
+            i = 0;
+            break;
+        }
+    }
+    for (uint32_t j = 0; i == n && j < n; j++) {
+        PyObject *res_obj = PyLong_FromLong(cqes[j].res);
+        int rc = res_obj == NULL ? -1 : wake_one(w, uds[j], cqes[j].user_data, res_obj);
+        Py_XDECREF(res_obj);
+        if (rc < 0) {
+            i = j + 1; /* the failing one counts as delivered, as in the reference */
+            break;
+        }
+    }
+    if (PyErr_Occurred()) {
+        /* Keep what was not delivered, first in line, and report the error. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *rest = PyList_New(0);
+        for (uint32_t k = i; rest != NULL && k < n; k++) {
+            PyObject *t = completion_tuple(&cqes[k]);
+            if (t == NULL || PyList_Append(rest, t) < 0) {
+                Py_XDECREF(t);
+                Py_CLEAR(rest);
+            } else {
+                Py_DECREF(t);
+            }
+        }
+        if (rest == NULL || PyList_SetSlice(self->backlog, 0, 0, rest) < 0)
+            PyErr_Clear(); /* out of memory twice over: those completions are lost */
+        Py_XDECREF(rest);
+        PyErr_Restore(type, value, tb);
+        Py_CLEAR(w->rearm);
+        goto out;
+    }
+    result = wake_result(w);
+out:
+    for (uint32_t k = 0; k < made; k++)
+        Py_DECREF(uds[k]);
+    if (cqes != small_cqes) {
+        PyMem_Free(cqes);
+        PyMem_Free(uds);
+    }
+    return result;
 }
 
 static int
