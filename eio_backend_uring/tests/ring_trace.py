@@ -15,6 +15,7 @@ import os
 import select
 import struct
 import sys
+from typing import cast
 
 if sys.platform != "linux":
     raise ImportError("io_uring is Linux-only")
@@ -167,8 +168,8 @@ def main() -> None:
             fds = {500: r}
             woken: list[str] = []
 
-            def wake(fiber: FakeFiber) -> None:
-                woken.append(fiber.name)
+            def wake(fiber: object) -> None:
+                woken.append(cast(FakeFiber, fiber).name)
 
             ring.prep_nop(500)
             ring.prep_nop(501)
@@ -213,7 +214,11 @@ def main() -> None:
                 big.prep_nop(user_data)
             big.submit_and_wait(100, 2.0)
             order: list[str] = []
-            attempt("wake 100", big.wake_fibers, many, {}, lambda f: order.append(f.name), 16)
+
+            def record(fiber: object) -> None:
+                order.append(cast(FakeFiber, fiber).name)
+
+            attempt("wake 100", big.wake_fibers, many, {}, record, 16)
             show("woken in order", order == [str(i) for i in range(100)])
             for user_data in range(2000, 2100):
                 big.prep_nop(user_data)
