@@ -16,6 +16,8 @@ from pathlib import Path as OsPath
 from typing import Any, TypeVar
 
 import eio
+import eio.lowlevel
+import eio.unix
 import pytest
 from conftest import Trace, run_env
 from eio.unix import FdFlow
@@ -89,10 +91,6 @@ def test_writing_to_a_pipe_with_no_reader_is_an_error_not_sigpipe(go: Any, trace
 
 def test_opening_a_fifo_with_no_writer_does_not_block(go: Any, trace: Trace, tmp_path: OsPath, os_backend: str) -> None:
     # Reading from it waits for the writer.
-    if os_backend != "uring":
-        # The shared Unix layer opens files with a blocking open(2) on a worker
-        # thread, which waits for a writer: the open would never return here.
-        pytest.skip("known difference: opening a FIFO with no writer blocks on the shared Unix layer")
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo, 0o600)
 
@@ -117,6 +115,71 @@ def test_opening_a_fifo_with_no_writer_does_not_block(go: Any, trace: Trace, tmp
 
     go(main)
     assert trace.lines() == ["Opened FIFO (even though there's no writer)", "Reading...", "Attaching writer", "Read: b'hi'"]
+
+
+def test_a_read_from_a_fifo_with_no_writer_can_be_cancelled(go: Any, trace: Trace, tmp_path: OsPath) -> None:
+    # It waits for a writer (no false end-of-file), and a timeout ends the wait; nothing leaks.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+
+    async def main(env: eio.Stdenv) -> None:
+        async with (env.fs / str(fifo)).open_in() as r:
+            try:
+                await eio.time.with_timeout(env.mono_clock, 0.05, lambda: r.single_read(memoryview(bytearray(4))))
+            except eio.time.Timeout:
+                eio.traceln("timed out waiting for a writer")
+            # Still usable afterwards: a writer attaches, writes and goes.
+            async with (env.fs / str(fifo)).open_out(create="never") as w:
+                await eio.flow.copy_string("late", w)
+            buf = bytearray(4)
+            await eio.flow.read_exact(r, buf)
+            eio.traceln(f"then read {bytes(buf)!r}")
+
+    go(main)
+    assert trace.lines() == ["timed out waiting for a writer", "then read b'late'"]
+
+
+def test_load_of_a_fifo_reads_until_the_writer_goes(go: Any, tmp_path: OsPath) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o600)
+    payload = bytes(range(256)) * 1024  # 256 KiB: more than a pipe holds, so the writer waits for the reader
+
+    async def main(env: eio.Stdenv) -> bytes:
+        path = env.fs / str(fifo)
+        got: list[bytes] = []
+
+        async def load() -> None:
+            got.append(await path.load())
+
+        async def write() -> None:
+            # A writer that opens for writing only, on a thread, as another program would.
+            def produce() -> None:
+                with open(fifo, "wb") as f:
+                    f.write(payload)
+
+            await eio.lowlevel.run_in_systhread(produce)
+
+        await eio.fiber.both(load, write)
+        return got[0]
+
+    assert go(main) == payload
+
+
+def test_regular_files_are_opened_in_blocking_mode(go: Any, tmp_path: OsPath) -> None:
+    # Files are opened non-blocking (so that a FIFO never waits); anything but a FIFO gets blocking mode back.
+    (tmp_path / "data").write_bytes(b"abc")
+
+    async def main(env: eio.Stdenv) -> list[bool]:
+        modes: list[bool] = []
+        async with (env.fs / str(tmp_path / "data")).open_in() as r:
+            modes.append(os.get_blocking(eio.unix.fd_of(r)))
+        async with (env.fs / str(tmp_path / "out")).open_out(create="if_missing") as w:
+            modes.append(os.get_blocking(eio.unix.fd_of(w)))
+            await eio.flow.copy_string("xyz", w)
+        return modes
+
+    assert go(main) == [True, True]
+    assert (tmp_path / "out").read_bytes() == b"xyz"
 
 
 def test_a_very_long_vector_is_sent_in_chunks(go: Any, trace: Trace) -> None:

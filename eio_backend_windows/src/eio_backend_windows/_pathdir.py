@@ -34,7 +34,7 @@ from eio import Io
 from eio.fs import ClosableDir, Create, Dir, PermissionDenied
 from eio.lowlevel import from_oserror, run_in_systhread
 from eio.path import path_str
-from eio.unix import MAX_SYMLINKS, ResourceClosed, UnixFile, check_cancelled, stat_of
+from eio.unix import MAX_SYMLINKS, O_OPEN_NONBLOCK, ResourceClosed, UnixFile, check_cancelled, opened_file, stat_of
 
 from ._winpath import check_component, is_absolute, is_name_surrogate, refuse, split_relative
 
@@ -227,8 +227,8 @@ class PathDir:
 
     async def open_in(self, sw: Switch | None, path: str, /) -> UnixFile:
         """Open ``path`` for reading."""
-        fd = await self._on(path, True, lambda p: os.open(p, os.O_RDONLY | _O_COMMON))
-        return UnixFile(fd, f"<{self.label}:{path}>").attach(sw)
+        fd = await self._on(path, True, lambda p: os.open(p, os.O_RDONLY | _O_COMMON | O_OPEN_NONBLOCK))
+        return opened_file(fd, f"<{self.label}:{path}>").attach(sw)
 
     async def open_out(self, sw: Switch | None, path: str, append: bool, create: Create, perm: int, /) -> UnixFile:
         """Open ``path`` for reading and writing, creating it as ``create`` says."""
@@ -236,8 +236,8 @@ class PathDir:
         if append:
             flags |= os.O_APPEND
         mode = perm if create != "never" else 0
-        fd = await self._on(path, True, lambda p: os.open(p, flags, mode))
-        return UnixFile(fd, f"<{self.label}:{path}>").attach(sw)
+        fd = await self._on(path, True, lambda p: os.open(p, flags | O_OPEN_NONBLOCK, mode))
+        return opened_file(fd, f"<{self.label}:{path}>").attach(sw)
 
     async def open_dir(self, sw: Switch | None, path: str, /) -> PathDir:
         """A new sandboxed capability for the directory ``path``."""

@@ -12,6 +12,7 @@ to offer the whole standard environment: `make_stdenv`.
 - `UnixProcessManager`: child processes, pipes, reaping (pidfd or a thread).
 - `FdFlow` (standard streams, pipes), `SecureRandom`, `Debug`.
 - `UnixDir` / `UnixFile`: files and directories on worker threads, sandboxed
+  (`FifoFile`: a FIFO, on readiness waits; `opened_file` picks one for a new descriptor)
   by `resolve_beneath` (component by component, for systems without ``openat2``).
 - `fd_of` / `fd_opt` (the descriptor of a resource), `import_flow` (a
   descriptor as a flow); `eio.unix.net`: socket pairs, adopting OS sockets,
@@ -27,7 +28,7 @@ from .._io_errors import ResourceClosed
 from ._env import UnixEnv, make_stdenv
 from ._fd import Fd
 from ._flow import Debug, FdFlow, SecureRandom, stdio_flows
-from ._fs import UnixDir, UnixFile, cwd_dir, fs_dir, stat_of
+from ._fs import O_OPEN_NONBLOCK, FifoFile, UnixDir, UnixFile, cwd_dir, fs_dir, opened_file, stat_of
 from ._net import (
     ACCEPT_BACKOFF,
     OUT_OF_RESOURCES,
@@ -58,6 +59,9 @@ __all__ = [
     "UnixDir",
     "UnixEnv",
     "UnixFile",
+    "FifoFile",
+    "opened_file",
+    "O_OPEN_NONBLOCK",
     "UnixListeningSocket",
     "UnixNetwork",
     "UnixProcess",

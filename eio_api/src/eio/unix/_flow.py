@@ -69,7 +69,7 @@ def _ready_now(fd: int, write: bool) -> bool | None:
         return None  # the call after it reports the problem
 
 
-async def _wait_until_ready(holder: Fd, fd: int, write: bool) -> None:
+async def wait_until_ready(holder: Fd, fd: int, write: bool) -> None:
     """Wait until a blocking call on ``fd`` won't block.
 
     A readiness wait may end on a stale event (see `eio.lowlevel`), so the
@@ -130,7 +130,7 @@ class FdFlow:
                     if mode is _NONBLOCKING:
                         data = os.read(fd, size)
                     elif mode is _POLL:
-                        await _wait_until_ready(holder, fd, False)
+                        await wait_until_ready(holder, fd, False)
                         data = os.read(fd, size)
                     else:
                         data = await run_in_systhread(lambda size=size: os.read(fd, size))
@@ -159,7 +159,7 @@ class FdFlow:
                     if mode is _NONBLOCKING:
                         return os.write(fd, bufs[0])
                     if mode is _POLL:
-                        await _wait_until_ready(holder, fd, True)
+                        await wait_until_ready(holder, fd, True)
                         return os.write(fd, memoryview(bufs[0])[:_PIPE_BUF])
                     return await run_in_systhread(lambda: os.write(fd, bufs[0]))
                 except BlockingIOError:

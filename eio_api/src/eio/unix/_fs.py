@@ -32,6 +32,7 @@ from ..file import FileKind, Rw, SeekWhence, Stat, kind_of_mode
 from ..fs import ClosableDir, Create, Dir
 from ..path import path_str
 from ._fd import Fd
+from ._flow import wait_until_ready
 from ._net import check_cancelled
 from ._sandbox import DIR_FLAGS, open_beneath, resolve_beneath
 
@@ -42,6 +43,9 @@ T = TypeVar("T")
 _O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 _O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+# Files are opened non-blocking, so that opening a FIFO never waits for its other end
+# (as Eio does); `opened_file` then gives anything but a FIFO its blocking mode back.
+O_OPEN_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
 _CREATE_FLAGS: Final[dict[str, int]] = {
     "never": 0,
     "if_missing": os.O_CREAT,
@@ -213,6 +217,85 @@ class UnixFile:
         await self._run(lambda fd: os.ftruncate(fd, length))
 
 
+class FifoFile(UnixFile):
+    """A `UnixFile` on a FIFO (a named pipe), kept non-blocking: reads and writes wait for readiness, cancellably.
+
+    Opening one never waits for a writer (or reader). Until a writer has
+    attached, a read on such a FIFO would report end-of-file at once, so each
+    read first waits until the FIFO is readable: it then ends with data, or
+    with end-of-file once every writer has gone. Offsets don't apply to a FIFO
+    (``pread``/``pwrite``/``seek`` fail with an `eio.Io`).
+    """
+
+    __slots__ = ()
+
+    async def single_read(self, buf: memoryview, /) -> int:
+        """Wait until the FIFO is readable, then read; `eio.EndOfFile` once every writer has gone."""
+        check_cancelled()
+        holder = self._fd
+        fd = holder.use("read")
+        try:
+            while True:
+                await wait_until_ready(holder, fd, False)
+                try:
+                    n = _read_into(fd, buf, -1)
+                    break
+                except BlockingIOError:
+                    continue  # another reader took the data: wait again
+                except OSError as ex:
+                    raise from_oserror(ex, f"reading {holder.label}") from ex
+        finally:
+            holder.unuse()
+        if n == 0:
+            raise EndOfFile()
+        return n
+
+    async def single_write(self, bufs: Sequence[bytes | memoryview], /) -> int:
+        """Write (some of) ``bufs``, waiting while the FIFO is full."""
+        check_cancelled()
+        holder = self._fd
+        fd = holder.use("write")
+        try:
+            while True:
+                try:
+                    return _write(fd, bufs, -1)
+                except BlockingIOError:
+                    await holder.wait_writable("write")
+                except OSError as ex:
+                    raise from_oserror(ex, f"writing {holder.label}") from ex
+        finally:
+            holder.unuse()
+
+    async def read_all(self) -> bytes:
+        """Everything until every writer has gone."""
+        chunks: list[bytes] = []
+        buf = memoryview(bytearray(_READ_CHUNK))
+        while True:
+            try:
+                n = await self.single_read(buf)
+            except EndOfFile:
+                return b"".join(chunks)
+            chunks.append(bytes(buf[:n]))
+
+
+def opened_file(fd: int, label: str) -> UnixFile:
+    """The file for ``fd``, just opened with `O_OPEN_NONBLOCK`: a `FifoFile` for a FIFO, else a `UnixFile`.
+
+    Anything but a FIFO gets its blocking mode back (worker threads do its IO).
+    Takes ownership of ``fd``: it is closed if this fails.
+    """
+    if sys.platform == "win32":  # no FIFOs, and nothing was opened non-blocking
+        return UnixFile(fd, label)
+    try:
+        fifo = _stat.S_ISFIFO(os.fstat(fd).st_mode)
+        if not fifo and O_OPEN_NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return FifoFile(fd, label) if fifo else UnixFile(fd, label)
+
+
 def entries_of(fd: int) -> list[tuple[str, FileKind]]:
     """``(name, kind)`` of each entry of the open directory ``fd`` (symlinks not followed)."""
     out: list[tuple[str, FileKind]] = []
@@ -374,8 +457,8 @@ class UnixDir:
         """Open ``path`` for reading."""
         if type(path) is not str:  # a str subclass may lie about its text
             path = path_str(path, "UnixDir.open_in", "path")
-        fd = await self._open(path, os.O_RDONLY)
-        return UnixFile(fd, f"<{self.label}:{path}>").attach(sw)
+        fd = await self._open(path, os.O_RDONLY | O_OPEN_NONBLOCK)
+        return opened_file(fd, f"<{self.label}:{path}>").attach(sw)
 
     async def open_out(self, sw: Switch | None, path: str, append: bool, create: Create, perm: int, /) -> UnixFile:
         """Open ``path`` for reading and writing, creating it as ``create`` says."""
@@ -384,8 +467,8 @@ class UnixDir:
         flags = os.O_RDWR | _CREATE_FLAGS[create]
         if append:
             flags |= os.O_APPEND
-        fd = await self._open(path, flags, perm if create != "never" else 0)
-        return UnixFile(fd, f"<{self.label}:{path}>").attach(sw)
+        fd = await self._open(path, flags | O_OPEN_NONBLOCK, perm if create != "never" else 0)
+        return opened_file(fd, f"<{self.label}:{path}>").attach(sw)
 
     async def open_dir(self, sw: Switch | None, path: str, /) -> UnixDir:
         """A new sandboxed capability for the directory ``path``."""
