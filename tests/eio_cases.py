@@ -447,7 +447,7 @@ CASES: dict[str, list[tuple[int, str]]] = {
         (106, "test_pty::test_writing_to_the_child_with_echo_off"),
         (126, "test_pty::test_writing_to_the_child_with_echo_on"),
         (144, "test_pty::test_without_a_terminal_the_check_fails"),
-        (160, "not: no `login_tty` here: the terminal side is passed as stdin/stdout/stderr, so none is assigned twice"),
+        (160, "test_pty::test_detect_the_standard_streams_set_as_well"),
     ],
     "tests/random.md": [
         (13, "test_random::test_two_reads_of_eight_bytes_differ"),

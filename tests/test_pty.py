@@ -2,7 +2,7 @@
 
 Eio's ``Pty.pty``/``Pty.tty``/``Pty.name`` are ``pty.master``/``pty.slave``/
 ``pty.slave_name`` here, and the child's standard streams are the terminal
-side itself (Eio's ``login_tty``). eio has no terminal-attribute module of its
+side itself, made its controlling terminal (Eio's ``login_tty``). eio has no terminal-attribute module of its
 own (Eio's ``Pty.Tc``): where a case turns echo off, Python's `termios` does
 it on the terminal side's descriptor. Each test checks afterwards that no
 descriptor was left open and no child unreaped.
@@ -28,8 +28,8 @@ go = run_checked  # main(env) on a backend, checking nothing is left open or unr
 
 
 async def on_pty(sw: eio.Switch, env: eio.Stdenv, pty: eio.unix.pty.Pty, args: list[str]) -> eio.process.Process:
-    """Eio's ``spawn_unix ~login_tty:(Pty.tty t) ~fds:[]``: the terminal side as all three standard streams."""
-    return await eio.process.spawn(sw, env.process_mgr, args, stdin=pty.slave, stdout=pty.slave, stderr=pty.slave)
+    """Eio's ``spawn_unix ~login_tty:(Pty.tty t) ~fds:[]``: the terminal side as all three standard streams and the controlling terminal."""
+    return await eio.process.spawn(sw, env.process_mgr, args, login_tty=pty.slave)
 
 
 async def take_lines(source: eio.unix.pty.PtyMaster, n: int) -> list[bytes]:
@@ -126,3 +126,64 @@ def test_without_a_terminal_the_check_fails(os_backend: str) -> None:
             return await child.await_()
 
     assert go(os_backend, main) == Exited(1)
+
+
+def test_detect_the_standard_streams_set_as_well(os_backend: str) -> None:
+    # Eio: Invalid_argument "FD 0 assigned twice!". Here a ValueError, before anything starts.
+    async def main(env: eio.Stdenv) -> str:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            devnull = eio.unix.import_flow(sw, os.open(os.devnull, os.O_RDWR), close_unix=True)
+            try:
+                await eio.process.spawn(sw, env.process_mgr, ["sh", "-c", "exit 0"], login_tty=t.slave, stdin=devnull)
+            except ValueError as ex:
+                return str(ex)
+            return "started"
+
+    assert go(os_backend, main) == (
+        "eio.process.spawn: login_tty is the child's stdin, stdout and stderr; stdin can't be given as well"
+    )
+
+
+def test_the_terminal_is_the_childs_controlling_terminal(os_backend: str) -> None:
+    # Only a process with a controlling terminal can open /dev/tty; the child leads a session of its own.
+    script = 'exec 3<>/dev/tty && echo "ctty ok"; [ "$(ps -o sid= -p $$ | tr -d " ")" = "$$" ] && echo "session leader"; read keep_open'
+
+    async def main(env: eio.Stdenv) -> list[bytes]:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            await on_pty(sw, env, t, ["sh", "-c", script])
+            return await take_lines(t.master, 2)
+
+    assert go(os_backend, main) == [b"ctty ok", b"session leader"]
+
+
+def test_ctrl_c_typed_on_the_terminal_interrupts_the_child(os_backend: str) -> None:
+    script = 'trap "echo interrupted; exit 3" INT; echo ready; while :; do sleep 0.05; done'
+
+    async def main(env: eio.Stdenv) -> tuple[list[bytes], ExitStatus]:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            child = await on_pty(sw, env, t, ["sh", "-c", script])
+            r = BufRead.of_flow(t.master, max_size=1024)
+            lines = [await r.line()]
+            await eio.flow.copy_string("\x03", t.master)  # what Ctrl-C types
+            # The terminal echoes ^C, then the child's trap answers.
+            while lines[-1] != b"interrupted":
+                lines.append((await r.line()).replace(b"^C", b""))
+            return [line for line in lines if line], await child.await_()
+
+    assert go(os_backend, main) == ([b"ready", b"interrupted"], Exited(3))
+
+
+def test_login_tty_must_be_a_terminal(os_backend: str) -> None:
+    async def main(env: eio.Stdenv) -> str:
+        async with eio.Switch.run() as sw:
+            r, _w = eio.process.pipe(sw, env.process_mgr)
+            try:
+                await eio.process.spawn(sw, env.process_mgr, ["true"], login_tty=eio.unix.fd_of(r))
+            except ValueError as ex:
+                return str(ex).replace(str(eio.unix.fd_of(r)), "N")
+            return "started"
+
+    assert go(os_backend, main) == "eio.process.spawn: login_tty: descriptor N is not a terminal"

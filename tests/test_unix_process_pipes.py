@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 
 import eio
 import eio.unix
+import eio.unix.pty
 import pytest
 from conftest import run_checked
 from eio.buf_read import BufferLimitExceeded, ParseError
@@ -357,6 +358,42 @@ def test_pass_fds_on_the_mock_is_a_clear_error() -> None:
 
     with pytest.raises(TypeError, match="pass_fds needs an operating-system process manager; <mock process manager"):
         go("mock", main)
+
+
+def test_login_tty_on_the_mock_is_a_clear_error() -> None:
+    master, slave = os.openpty()
+
+    async def main(env: eio.Stdenv) -> None:
+        async with eio.Switch.run() as sw:
+            await eio.process.spawn(sw, env.process_mgr, ["true"], login_tty=slave)
+
+    try:
+        with pytest.raises(TypeError, match="login_tty needs an operating-system process manager; <mock process manager"):
+            go("mock", main)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.parametrize("proc_fd", [True, False], ids=["cwd-by-proc", "cwd-by-fchdir"])
+def test_login_tty_with_a_cwd(os_backend: str, tmp_path: OsPath, proc_fd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without /proc the child changes directory in the same step that takes the terminal.
+    import eio.unix._process as unix_process
+
+    monkeypatch.setattr(unix_process, "_PROC_FD", proc_fd and getattr(unix_process, "_PROC_FD"))
+    (tmp_path / "box").mkdir()
+
+    async def main(env: eio.Stdenv) -> bytes:
+        async with eio.Switch.run() as sw:
+            t = eio.unix.pty.open_pty(sw)
+            script = 'pwd; exec 3<>/dev/tty && echo "ctty ok"; read keep_open'
+            await eio.process.spawn(
+                sw, env.process_mgr, ["sh", "-c", script], cwd=env.fs / str(tmp_path / "box"), login_tty=t.slave
+            )
+            r = eio.BufRead.of_flow(t.master, max_size=4096)
+            return await r.line() + b"|" + await r.line()
+
+    assert go(os_backend, main) == str(tmp_path / "box").encode() + b"|ctty ok"
 
 
 def test_a_childs_cwd_is_a_sandboxed_capability(os_backend: str, tmp_path: OsPath) -> None:

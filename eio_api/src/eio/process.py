@@ -286,6 +286,7 @@ async def spawn(
     env: Mapping[str, str] | None = None,
     executable: str | None = None,
     pass_fds: Sequence[int | HasFileno | PipeSource | PipeSink] = (),
+    login_tty: int | HasFileno | None = None,
 ) -> Process:
     """Start the program ``args[0]`` with arguments ``args`` as a child process attached to ``sw``.
 
@@ -318,22 +319,58 @@ async def spawn(
     Every other descriptor of the parent is closed in the child. `ValueError`
     names a descriptor that is not open; `TypeError` if ``mgr`` can't pass
     descriptors (it is not an operating-system process manager, e.g. the mock's).
+
+    ``login_tty``: a terminal (the ``slave`` side of an `eio.unix.pty.open_pty`,
+    or its descriptor) that becomes the child's controlling terminal and its
+    ``stdin``, ``stdout`` and ``stderr``, in a session of its own (Eio's
+    ``spawn_unix ~login_tty``; what ``login_tty(3)`` does): characters such as
+    Ctrl-C written to the pseudo-terminal's master side then signal the
+    child, and it can open ``/dev/tty``. `ValueError` if ``stdin``, ``stdout``
+    or ``stderr`` is given too, or if the descriptor is not a terminal;
+    `TypeError` if ``mgr`` is not an operating-system process manager.
     """
+    who = "eio.process.spawn"
     checked = _check_args(args)
-    env, executable = _check_spawn_options(
-        "eio.process.spawn", cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr}
-    )
-    if pass_fds:
+    env, executable = _check_spawn_options(who, cwd, env, executable, {"stdin": stdin, "stdout": stdout, "stderr": stderr})
+    tty = None if login_tty is None else _check_login_tty(login_tty, stdin, stdout, stderr)
+    if pass_fds or tty is not None:
         fds = _check_pass_fds(pass_fds)
         spawn_unix = getattr(mgr, "spawn_unix", None)
         if spawn_unix is None:
-            raise TypeError(
-                f"eio.process.spawn: pass_fds needs an operating-system process manager; {mgr!r} can't pass descriptors"
-            )
-        return await cast(FdProcessManager, mgr).spawn_unix(
+            wanted = "pass_fds" if pass_fds else "login_tty"
+            raise TypeError(f"{who}: {wanted} needs an operating-system process manager; {mgr!r} can't pass descriptors")
+        fd_mgr = cast(FdProcessManager, mgr)
+        if tty is not None:
+            return await fd_mgr.spawn_unix(
+                sw, checked, stdin=None, stdout=None, stderr=None, cwd=cwd, env=env, executable=executable, pass_fds=fds,
+                login_tty=tty,
+            )  # fmt: skip
+        return await fd_mgr.spawn_unix(
             sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable, pass_fds=fds
         )
     return await mgr.spawn(sw, checked, stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, env=env, executable=executable)
+
+
+def _check_login_tty(login_tty: object, stdin: object, stdout: object, stderr: object) -> int:
+    """``login_tty``'s descriptor, checked to be a terminal and the only source of the standard streams."""
+    who = "eio.process.spawn"
+    for name, given in (("stdin", stdin), ("stdout", stdout), ("stderr", stderr)):
+        if given is not None:
+            raise ValueError(f"{who}: login_tty is the child's stdin, stdout and stderr; {name} can't be given as well")
+    if isinstance(login_tty, int) and not isinstance(login_tty, bool):
+        fd = int(login_tty)
+    else:
+        fileno = getattr(login_tty, "fileno", None)
+        if fileno is None or isinstance(login_tty, bool):
+            raise TypeError(
+                f"{who}: login_tty must be a terminal (a descriptor, or the slave side of a pty), got {login_tty!r}"
+            )
+        fd = fileno()
+        if not isinstance(fd, int):
+            raise TypeError(f"{who}: {login_tty!r}.fileno() gave {fd!r}, not an int")
+    if fd < 0 or not _os.isatty(fd):
+        raise ValueError(f"{who}: login_tty: descriptor {fd} is not a terminal")
+    return fd
 
 
 def _check_pass_fds(pass_fds: object) -> list[int]:
@@ -385,8 +422,14 @@ class FdProcessManager(ProcessManager, Protocol):
         env: Mapping[str, str] | None,
         executable: str | None,
         pass_fds: Sequence[int],
+        login_tty: int | None = None,
     ) -> Process:
-        """`ProcessManager.spawn`, the child also inheriting ``pass_fds`` at the same numbers."""
+        """`ProcessManager.spawn`, the child also inheriting ``pass_fds`` at the same numbers.
+
+        ``login_tty``: a terminal's descriptor that becomes the child's
+        controlling terminal and standard streams, in a new session (then
+        ``stdin``, ``stdout`` and ``stderr`` are None).
+        """
         ...
 
 

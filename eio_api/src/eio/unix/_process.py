@@ -35,6 +35,10 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Final, cast
 
+if sys.platform != "win32":
+    import fcntl
+    import termios
+
 from .. import flow as _flow
 from .._core._cancel import Cancelled
 from .._core._loop import InternalThread, current_loop
@@ -392,6 +396,18 @@ def _child_stream(flow: object, child_reads: bool, child_fds: list[int], parent_
     return child, True
 
 
+def _take_controlling_tty(chdir: Callable[[], None] | None = None) -> None:
+    """In the child, after ``setsid`` and with the terminal as its stdin: make it the controlling terminal.
+
+    (Runs between fork and exec: it imports nothing, the modules were loaded with this one.)
+    ``chdir`` first, if given: the child's change of directory when it needs one here.
+    """
+    if chdir is not None:
+        chdir()
+    if sys.platform != "win32":
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class UnixProcessManager:
     """The process manager over readiness waits (``env.process_mgr``): an `eio.process.ProcessManager`."""
 
@@ -453,9 +469,17 @@ class UnixProcessManager:
         env: Mapping[str, str] | None,
         executable: str | None,
         pass_fds: Sequence[int],
+        login_tty: int | None = None,
     ) -> UnixProcess:
-        """`spawn`, the child also inheriting the descriptors ``pass_fds``, at the same numbers (Eio's ``spawn_unix``)."""
+        """`spawn`, the child also inheriting the descriptors ``pass_fds``, at the same numbers (Eio's ``spawn_unix``).
+
+        ``login_tty``: a terminal's descriptor, made the child's standard
+        streams and, in a new session, its controlling terminal (``setsid``,
+        then ``TIOCSCTTY`` on it in the child before it runs the program).
+        """
         sw.check()
+        if login_tty is not None and sys.platform == "win32":
+            raise NotNative("login_tty: Windows has no terminals to give a child")
         if executable is not None:
             # A path, as Eio's: never searched for in PATH (Popen would).
             program = executable if "/" in executable else "./" + executable
@@ -480,9 +504,14 @@ class UnixProcessManager:
                 else:
                     raise NotNative(f"{cwd}: a child's directory given by a descriptor needs a Unix system")
                 sw.check()  # it may have been cancelled while opening
-            stdin_fd, feed = _child_stream(stdin, True, child_fds, parent_fds)
-            stdout_fd, drain_out = _child_stream(stdout, False, child_fds, parent_fds)
-            stderr_fd, drain_err = _child_stream(stderr, False, child_fds, parent_fds)
+            if login_tty is not None:
+                stdin_fd = stdout_fd = stderr_fd = login_tty
+                feed = drain_out = drain_err = False
+                preexec = partial(_take_controlling_tty, preexec)
+            else:
+                stdin_fd, feed = _child_stream(stdin, True, child_fds, parent_fds)
+                stdout_fd, drain_out = _child_stream(stdout, False, child_fds, parent_fds)
+                stderr_fd, drain_err = _child_stream(stderr, False, child_fds, parent_fds)
             try:
                 popen = subprocess.Popen(
                     list(args),
@@ -495,6 +524,7 @@ class UnixProcessManager:
                     close_fds=True,
                     pass_fds=tuple(pass_fds),
                     preexec_fn=preexec,
+                    start_new_session=login_tty is not None,
                 )
             except OSError as ex:
                 if cwd_arg is not None and ex.filename == cwd_arg:
