@@ -379,7 +379,7 @@ CASES: dict[str, list[tuple[int, str]]] = {
         (625, "test_network_os::test_socket_options_on_tcp"),
         (642, "test_network_os::test_socket_options_on_tcp"),
         (654, "test_network_os::test_bind_before_connect"),
-        (673, "not: the mock network takes no `bind_to` or options (`TypeError`), so nothing traces them"),
+        (673, "test_net_mock::test_the_mock_traces_bind_to_and_options_in_the_order_they_are_applied"),
         (695, "test_network_os::test_a_failing_bind_before_connect_is_an_io_error"),
         (709, "test_network_os::test_getaddrinfo"),
         (715, "test_network_os::test_getaddrinfo"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Sequence
+from typing import Any, cast
 
 import eio
 import eio.net
@@ -770,3 +771,37 @@ def test_run_server_in_real_threads(trace: Trace) -> None:
         f"tcp/80: accepted connection from tcp:127.0.0.1:{30000 + i}" for i in range(6)
     ]
     assert sorted(line for line in lines if "closed" in line) == [f"flow{i}: closed" for i in range(6)] + ["tcp/80: closed"]
+
+
+def test_the_mock_traces_bind_to_and_options_in_the_order_they_are_applied(run: Runner, trace: Trace) -> None:
+    # Eio's network.md, "The mock backend also traces the options in the order they are applied".
+    async def main() -> None:
+        async with eio.Switch.run() as sw:
+            net = eio_mock.net.make("mock-net")
+            eio_mock.net.on_connect(net, [Return(eio_mock.flow.make("flow"))])
+            await eio.net.connect(
+                sw,
+                net,
+                eio.net.Tcp(eio.net.LOOPBACK_V4, 8081),
+                bind_to=eio.net.Tcp(eio.net.LOOPBACK_V4, 0),
+                options=[eio.net.SO_REUSEADDR(True), eio.net.SO_KEEPALIVE(True)],
+            )
+
+    run(main)
+    assert trace.lines() == [
+        "mock-net: connect to tcp:127.0.0.1:8081 (bind to tcp:127.0.0.1:0)",
+        "flow: setsockopt SO_REUSEADDR = True",
+        "flow: setsockopt SO_KEEPALIVE = True",
+        "flow: closed",
+    ]
+
+
+def test_setsockopt_on_a_mock_flow_checks_the_value_then_traces(run: Runner, trace: Trace) -> None:
+    async def main() -> None:
+        flow = eio_mock.flow.make("flow")
+        eio.net.setsockopt(flow, eio.net.TCP_NODELAY, True)
+        with pytest.raises(TypeError, match="TCP_NODELAY"):
+            eio.net.setsockopt(flow, eio.net.TCP_NODELAY, cast(Any, "yes"))  # the wrong type, on purpose
+
+    run(main)
+    assert trace.lines() == ["flow: setsockopt TCP_NODELAY = True"]

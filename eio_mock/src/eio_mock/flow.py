@@ -18,10 +18,11 @@ Data is shown with ``pp`` (default `repr`), which `make` takes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import eio
 import eio.flow
+import eio.net
 from eio import Switch
 
 from ._action import Action, Raise, Return
@@ -127,6 +128,10 @@ class MockFlow:
     async def shutdown(self, how: eio.flow.ShutdownCommand, /) -> None:
         """Trace ``shutdown send`` (or ``receive``, ``all``)."""
         eio.traceln(f"{self.label}: shutdown {how}")
+
+    def set_socket_option(self, option: eio.net.SocketOption[Any], value: object, /) -> None:
+        """Trace ``setsockopt <NAME> = <value>`` (what `eio.net.setsockopt` and ``connect(..., options=)`` do to a mock flow)."""
+        eio.traceln(f"{self.label}: setsockopt {option.name} = {value!r}")
 
     async def close(self) -> None:
         """Trace ``closed`` (and forget the switch this flow was attached to)."""

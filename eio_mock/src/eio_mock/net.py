@@ -24,12 +24,13 @@ Sockets that an operation returns are closed when the caller's switch ends.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import eio
 import eio.net
 from eio import Switch
-from eio.net import ANY_V4, DatagramBind, ListeningSocket, Sockaddr, StreamAddr, StreamSocket, Tcp
+from eio.net import ANY_V4, DatagramBind, ListeningSocket, OptionSetting, Sockaddr, StreamAddr, StreamSocket, Tcp
 
 from ._action import Action
 from ._handler import Handler
@@ -88,6 +89,23 @@ class MockNetwork:
         eio.traceln(f"{self.label}: connect to {addr}")
         sock = await self.connects.run()
         _close_with(sw, sock)
+        return sock
+
+    async def connect_with(
+        self, sw: Switch, addr: StreamAddr, bind_to: StreamAddr | None, settings: Sequence[OptionSetting[Any]], /
+    ) -> StreamSocket:
+        """Trace ``connect to <addr> (bind to <bind_to>)``; return the next `on_connect` result with ``settings`` applied.
+
+        `eio.net.connect` calls this for ``bind_to=`` and ``options=``. Each
+        option is set with `eio.net.setsockopt`, in order: a mock flow traces
+        ``setsockopt <NAME> = <value>``.
+        """
+        shown = "" if bind_to is None else f" (bind to {bind_to})"
+        eio.traceln(f"{self.label}: connect to {addr}{shown}")
+        sock = await self.connects.run()
+        _close_with(sw, sock)
+        for s in settings:
+            eio.net.setsockopt(sock, s.option, s.value)
         return sock
 
     async def datagram_socket(

@@ -442,7 +442,8 @@ async def connect(
     e.g. ``[eio.net.TCP_NODELAY(True), eio.net.SO_KEEPALIVE(True)]`` (see
     `eio.net.SocketOption`); one that doesn't apply to this kind of socket
     raises `ValueError` before anything is done. Both need a network of the
-    operating system (`TypeError` on the mock's in-memory one).
+    operating system, or the mock's scripted one (`eio_mock.net`, which traces
+    them); the in-memory network of the mock's environment raises `TypeError`.
 
     An IO error gets the note ``connecting to <addr>``.
     """
