@@ -8,6 +8,7 @@ in child processes, whichever way this process runs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -48,7 +49,7 @@ def test_the_choice_follows_the_environment() -> None:
     if pure_python_requested():
         assert not ACCELERATED
         assert NOT_ACCELERATED_BECAUSE == "EIO_PURE_PYTHON is set"
-    elif sysconfig.get_config_var("CC"):
+    elif shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]):
         # A machine with a compiler builds it; a silent fallback here would leave it untested.
         assert ACCELERATED, NOT_ACCELERATED_BECAUSE
     probe = "from eio_backend_uring._accel_choice import ACCELERATED as A, NOT_ACCELERATED_BECAUSE as B; print(A, B)"
