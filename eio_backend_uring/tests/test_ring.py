@@ -672,6 +672,31 @@ def test_setup_flags_are_checked() -> None:
         assert result(ring, 1) == 0
 
 
+@pytest.mark.parametrize("taskrun_flag", [False, True], ids=["plain", "taskrun-flag"])
+def test_a_deferred_taskrun_ring_delivers_without_a_blocking_wait(taskrun_flag: bool) -> None:
+    # Its completions are posted only inside io_uring_enter(GETEVENTS): a non-blocking look must enter
+    # when work is pending. With TASKRUN_FLAG the kernel says so in the SQ flags (no entry otherwise).
+    flags = _ring.IORING_SETUP_SINGLE_ISSUER | _ring.IORING_SETUP_DEFER_TASKRUN
+    if taskrun_flag:
+        flags |= _ring.IORING_SETUP_TASKRUN_FLAG
+    r, w = os.pipe()
+    try:
+        with Ring(8, flags) as ring:
+            buf = bytearray(4)
+            ring.prep_read(1, r, buf)
+            assert ring.submit_nowait() == []
+            os.write(w, b"ping")
+            got: list[Completion] = []
+            deadline = time.monotonic() + 5
+            while not got and time.monotonic() < deadline:
+                got = ring.submit_nowait()
+            assert got == [(1, 4, 0)]
+            assert buf == b"ping"
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def test_renameat_accepts_at_fdcwd(tmp_path: Path) -> None:
     """AT_FDCWD is negative; the SQE field holding the new dirfd is unsigned."""
     import os as _os

@@ -82,6 +82,7 @@ from ._abi import (
     IORING_REGISTER_PROBE,
     IORING_SETUP_CQSIZE,
     IORING_SETUP_DEFER_TASKRUN,
+    IORING_SETUP_TASKRUN_FLAG,
     IOVEC,
     M32,
     NR_IO_URING_REGISTER,
@@ -181,7 +182,10 @@ class Ring(RingCore):
         self._features: int = features
         self._sq_entries: int = sq_entries
         self._cq_entries: int = cq_entries
-        self._events_always: bool = bool(flags & IORING_SETUP_DEFER_TASKRUN)
+        # A DEFER_TASKRUN ring posts completions only inside io_uring_enter(GETEVENTS). With
+        # TASKRUN_FLAG the kernel says when that is needed (IORING_SQ_TASKRUN in the SQ flags,
+        # one of SQ_NEEDS_ENTER); without it every look at the ring must enter.
+        self._events_always: bool = bool(flags & IORING_SETUP_DEFER_TASKRUN) and not flags & IORING_SETUP_TASKRUN_FLAG
 
         sq_size = sq_array + sq_entries * 4
         cq_size = cqes + cq_entries * CQE_SIZE
