@@ -114,6 +114,8 @@ def main() -> None:
             attempt("resize a buffer in flight", pending.extend, b"more")
             ring.submit_and_wait(0)
             attempt("timed wait with nothing ready", ring.submit_and_wait, 1, 0.02)
+            attempt("timed wait of NaN seconds", ring.submit_and_wait, 1, float("nan"))
+            attempt("timed wait of 1e19 seconds", ring.submit_and_wait, 1, 1e19)
             attempt("completions still none", ring.completions)
             ring.prep_async_cancel(7, 5)
             ring.prep_async_cancel(8, 6)

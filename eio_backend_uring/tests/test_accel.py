@@ -86,7 +86,7 @@ def test_the_same_trace_both_ways() -> None:
     assert "prep on a closed ring: raised ValueError: the ring is closed\n" in text
     assert "woken, and what the inner reaps got: (['d', 'e'], [[], None, [], None])\n" in text
     assert "then in the backlog: (29, (2071, 0, 0), (2099, 0, 0), 29)\n" in text
-    assert len(a_lines) == 53
+    assert len(a_lines) == 55
 
 
 @pytest.mark.skipif(not accelerator_built(), reason="the accelerator was not built (no C compiler at install)")
@@ -96,3 +96,24 @@ def test_the_rings_own_tests_pass_the_other_way() -> None:
     assert other.returncode == 0, other.stdout[-3000:]
     assert " passed" in other.stdout
     assert "failed" not in other.stdout
+
+
+@pytest.mark.skipif(not accelerator_built(), reason="the accelerator was not built (no C compiler at install)")
+def test_the_compiled_ring_keeps_its_own_state_sound() -> None:
+    # The C code reads _inflight and _backlog without checking them: they stay a dict and a list.
+    from eio_backend_uring._accel import RingCore
+
+    core = RingCore()
+    assert (getattr(core, "_inflight"), getattr(core, "_backlog"), getattr(core, "_fd")) == ({}, [], -1)
+    for name, bad in (("_inflight", []), ("_backlog", {}), ("_backlog", None)):
+        with pytest.raises(TypeError, match=f"{name} must be a"):
+            setattr(core, name, bad)
+    with pytest.raises(TypeError, match="_backlog must be a list"):
+        delattr(core, "_backlog")
+    # Never attached to a ring: every operation says the ring is closed.
+    with pytest.raises(ValueError, match="the ring is closed"):
+        core.prep_poll_add(1, 0, 1)
+    with pytest.raises(ValueError, match="the ring is closed"):
+        core.submit_and_wait(1, 0.1)
+    core.requeue([(1, 0, 0)])
+    assert getattr(core, "_backlog") == [(1, 0, 0)]

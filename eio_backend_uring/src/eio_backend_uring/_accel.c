@@ -33,6 +33,7 @@
 #endif
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -131,6 +132,13 @@ range_error(void)
 {
     PyErr_SetString(struct_error, "argument out of range");
     return -1;
+}
+
+static PyObject *
+range_error_obj(void)
+{
+    range_error();
+    return NULL;
 }
 
 static int
@@ -603,6 +611,12 @@ submit(RingCore *self, long wait_nr, PyObject *timeout)
         if (wait_nr > 0 && timed) {
             if (!(self->features & FEAT_EXT_ARG))
                 return enter_error("io_uring_enter (timed wait without IORING_FEAT_EXT_ARG)", ENOTSUP);
+            if (isnan(seconds)) { /* as int(timeout) in the reference */
+                PyErr_SetString(PyExc_ValueError, "cannot convert float NaN to integer");
+                return NULL;
+            }
+            if (seconds >= 9.2e18) /* past a timespec's seconds, as struct.pack_into in the reference */
+                return range_error_obj();
             struct kernel_timespec ts;
             /* int(timeout) and int((timeout - whole) * 1e9), as in the reference. */
             double whole = (double)(long long)seconds;
@@ -747,6 +761,16 @@ release_pin(RingCore *self, PyObject *user_data_obj, unsigned int flags)
     return 0;
 }
 
+/* `out` was to hold the backlog and then the CQEs; taking the CQEs failed: give the backlog back. */
+static void
+restore_backlog(RingCore *self, PyObject *out)
+{
+    if (PyList_GET_SIZE(out) && !PyList_GET_SIZE(self->backlog))
+        Py_SETREF(self->backlog, out);
+    else
+        Py_DECREF(out);
+}
+
 /* Every ready completion (backlog first) as a new list, pins released: `completions()`. */
 static PyObject *
 completions(RingCore *self)
@@ -764,7 +788,7 @@ completions(RingCore *self)
             return NULL;
     }
     if (take_cqes(self, out) < 0) {
-        Py_DECREF(out);
+        restore_backlog(self, out);
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(out);
@@ -853,7 +877,7 @@ reap(RingCore *self, PyObject *callback)
             return NULL;
     }
     if (take_cqes(self, out) < 0) {
-        Py_DECREF(out);
+        restore_backlog(self, out);
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(out);
@@ -1157,8 +1181,16 @@ static PyObject *
 RingCore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     RingCore *self = (RingCore *)type->tp_alloc(type, 0);
-    if (self != NULL)
-        self->fd = -1; /* a half-built ring is a closed one */
+    if (self == NULL)
+        return NULL;
+    self->fd = -1; /* a half-built ring is a closed one */
+    /* Never NULL from here on (the setters below refuse anything but a dict and a list). */
+    self->inflight = PyDict_New();
+    self->backlog = PyList_New(0);
+    if (self->inflight == NULL || self->backlog == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
     return (PyObject *)self;
 }
 
@@ -1183,9 +1215,13 @@ RingCore_clear(RingCore *self)
     Py_CLEAR(self->cq_u32);
     Py_CLEAR(self->cq_bytes);
     Py_CLEAR(self->sqes_view);
-    Py_CLEAR(self->inflight);
-    Py_CLEAR(self->backlog);
     Py_CLEAR(self->wait_arg);
+    /* Emptied, not dropped: a cycle through them is broken, and they are never NULL while
+       the object lives (a finalizer may still call a method). */
+    if (self->inflight != NULL)
+        PyDict_Clear(self->inflight);
+    if (self->backlog != NULL)
+        PyList_SetSlice(self->backlog, 0, PyList_GET_SIZE(self->backlog), NULL);
     return 0;
 }
 
@@ -1194,6 +1230,8 @@ RingCore_dealloc(RingCore *self)
 {
     PyObject_GC_UnTrack(self);
     RingCore_clear(self);
+    Py_CLEAR(self->inflight);
+    Py_CLEAR(self->backlog);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1218,10 +1256,49 @@ static PyMemberDef RingCore_members[] = {
     MEMBER("_cq_u32", Py_T_OBJECT_EX, cq_u32),
     MEMBER("_cq_bytes", Py_T_OBJECT_EX, cq_bytes),
     MEMBER("_sqes", Py_T_OBJECT_EX, sqes_view),
-    MEMBER("_inflight", Py_T_OBJECT_EX, inflight),
-    MEMBER("_backlog", Py_T_OBJECT_EX, backlog),
     MEMBER("_wait_arg", Py_T_OBJECT_EX, wait_arg),
     {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *
+RingCore_get_inflight(RingCore *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(self->inflight);
+}
+
+static int
+RingCore_set_inflight(RingCore *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL || !PyDict_CheckExact(value)) {
+        PyErr_SetString(PyExc_TypeError, "_inflight must be a dict");
+        return -1;
+    }
+    Py_SETREF(self->inflight, Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+RingCore_get_backlog(RingCore *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(self->backlog);
+}
+
+static int
+RingCore_set_backlog(RingCore *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL || !PyList_CheckExact(value)) {
+        PyErr_SetString(PyExc_TypeError, "_backlog must be a list");
+        return -1;
+    }
+    Py_SETREF(self->backlog, Py_NewRef(value));
+    return 0;
+}
+
+/* The C code reads these two without checking their type: they are kept a dict and a list. */
+static PyGetSetDef RingCore_getset[] = {
+    {"_inflight", (getter)RingCore_get_inflight, (setter)RingCore_set_inflight, "user_data -> what its SQE pins", NULL},
+    {"_backlog", (getter)RingCore_get_backlog, (setter)RingCore_set_backlog, "completions taken, not yet delivered", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 #define KW (METH_VARARGS | METH_KEYWORDS)
@@ -1266,6 +1343,7 @@ static PyTypeObject RingCoreType = {
     .tp_clear = (inquiry)RingCore_clear,
     .tp_dealloc = (destructor)RingCore_dealloc,
     .tp_members = RingCore_members,
+    .tp_getset = RingCore_getset,
     .tp_methods = RingCore_methods,
 };
 
