@@ -105,7 +105,8 @@ def test_the_compiled_ring_keeps_its_own_state_sound() -> None:
 
     core = RingCore()
     assert (getattr(core, "_inflight"), getattr(core, "_backlog"), getattr(core, "_fd")) == ({}, [], -1)
-    for name, bad in (("_inflight", []), ("_backlog", {}), ("_backlog", None)):
+    wrong: list[tuple[str, object]] = [("_inflight", []), ("_backlog", {}), ("_backlog", None)]
+    for name, bad in wrong:
         with pytest.raises(TypeError, match=f"{name} must be a"):
             setattr(core, name, bad)
     with pytest.raises(TypeError, match="_backlog must be a list"):
