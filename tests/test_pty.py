@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from typing import TypeVar
 
 import eio
@@ -146,16 +147,24 @@ def test_detect_the_standard_streams_set_as_well(os_backend: str) -> None:
 
 
 def test_the_terminal_is_the_childs_controlling_terminal(os_backend: str) -> None:
-    # Only a process with a controlling terminal can open /dev/tty; the child leads a session of its own.
-    script = 'exec 3<>/dev/tty && echo "ctty ok"; [ "$(ps -o sid= -p $$ | tr -d " ")" = "$$" ] && echo "session leader"; read keep_open'
+    # Only a process with a controlling terminal can open /dev/tty; the child leads a session of its own,
+    # and its process group is the terminal's foreground one (so Ctrl-C reaches it).
+    script = (
+        "import os, sys\n"
+        "os.close(os.open('/dev/tty', os.O_RDWR))\n"
+        "print('ctty ok')\n"
+        "print('session leader' if os.getsid(0) == os.getpid() else 'not a session leader')\n"
+        "print('foreground' if os.tcgetpgrp(0) == os.getpgrp() else 'background', flush=True)\n"
+        "sys.stdin.readline()  # keep the terminal open until the switch ends\n"
+    )
 
     async def main(env: eio.Stdenv) -> list[bytes]:
         async with eio.Switch.run() as sw:
             t = eio.unix.pty.open_pty(sw)
-            await on_pty(sw, env, t, ["sh", "-c", script])
-            return await take_lines(t.master, 2)
+            await on_pty(sw, env, t, [sys.executable, "-c", script])
+            return await take_lines(t.master, 3)
 
-    assert go(os_backend, main) == [b"ctty ok", b"session leader"]
+    assert go(os_backend, main) == [b"ctty ok", b"session leader", b"foreground"]
 
 
 def test_ctrl_c_typed_on_the_terminal_interrupts_the_child(os_backend: str) -> None:
