@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Callable
@@ -50,7 +51,7 @@ def _has_ipv6() -> bool:
         return False
 
 
-def test_connect_with_options_read_back(os_backend: str) -> None:
+def test_connect_with_options_read_back(env_backend: str) -> None:
     async def main(env: eio.Stdenv) -> dict[str, object]:
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, Tcp(LOOPBACK_V4, 0))
@@ -80,7 +81,7 @@ def test_connect_with_options_read_back(os_backend: str) -> None:
                 "linger": getsockopt(flow, SO_LINGER),
             }
 
-    assert go(os_backend, main) == {
+    assert go(env_backend, main) == {
         "nodelay": True,
         "keepalive": True,
         "idle": 30,
@@ -92,7 +93,7 @@ def test_connect_with_options_read_back(os_backend: str) -> None:
     }
 
 
-def test_connect_bind_to(os_backend: str) -> None:
+def test_connect_bind_to(env_backend: str) -> None:
     async def main(env: eio.Stdenv) -> tuple[str, str]:
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, Tcp(LOOPBACK_V4, 0))
@@ -109,16 +110,16 @@ def test_connect_bind_to(os_backend: str) -> None:
             assert isinstance(peer, Tcp)
             return str(peer.ip), str(peer.port == cast_tcp(flow).port)
 
-    assert go(os_backend, main) == ("127.0.0.2", "True")
+    assert go(env_backend, main) == ("127.0.0.2", "True")
 
 
 def cast_tcp(flow: object) -> Tcp:
-    addr = eio.unix.UnixStreamSocket.local_addr(flow)  # pyright: ignore[reportArgumentType] - an OS stream socket
+    addr = getattr(flow, "local_addr")()  # an OS stream socket, or one of the mock's network
     assert isinstance(addr, Tcp)
     return addr
 
 
-def test_connect_bind_to_an_address_in_use(os_backend: str) -> None:
+def test_connect_bind_to_an_address_in_use(env_backend: str) -> None:
     async def main(env: eio.Stdenv) -> None:
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, Tcp(LOOPBACK_V4, 0))
@@ -126,7 +127,7 @@ def test_connect_bind_to_an_address_in_use(os_backend: str) -> None:
             await eio.net.connect(sw, env.net, addr, bind_to=addr)
 
     with pytest.raises(eio.net.AddressInUse) as info:
-        go(os_backend, main)
+        go(env_backend, main)
     notes = info.value.__notes__
     assert len(notes) == 2 and notes[0].startswith("binding to tcp:127.0.0.1:") and notes[1].startswith("connecting to tcp:")
 
@@ -244,18 +245,43 @@ def test_bad_options_and_values(os_backend: str) -> None:
 
 
 def test_options_on_the_mock_network() -> None:
-    async def main(env: eio.Stdenv) -> list[str]:
-        out: list[str] = []
+    # The in-memory network keeps each socket's options: off until set, checked as the OS checks them.
+    async def main(env: eio.Stdenv) -> list[object]:
+        out: list[object] = []
         async with eio.Switch.run() as sw:
             server = await eio.net.listen(sw, env.net, Tcp(LOOPBACK_V4, 0))
             addr = eio.net.listening_addr(server)
             flow = await eio.net.connect(sw, env.net, addr)
-            with pytest.raises(TypeError) as info:
-                setsockopt(flow, TCP_NODELAY, True)
-            out.append(str(info.value).split(": <", 1)[0])
-            with pytest.raises(TypeError) as info:
-                await eio.net.connect(sw, env.net, addr, options=[TCP_NODELAY(True)])
-            out.append(str(info.value).split(" <", 1)[0])
+            udp = await eio.net.datagram_socket(sw, env.net, Udp(LOOPBACK_V4, 0))
+            out += [getsockopt(flow, TCP_NODELAY), getsockopt(flow, SO_RCVBUF), getsockopt(flow, SO_LINGER)]
+            setsockopt(flow, TCP_NODELAY, True)
+            setsockopt(server, SO_REUSEADDR, True)
+            setsockopt(udp, SO_BROADCAST, True)
+            out += [getsockopt(flow, TCP_NODELAY), getsockopt(server, SO_REUSEADDR), getsockopt(udp, SO_BROADCAST)]
+            for fn in (lambda: setsockopt(udp, TCP_NODELAY, True), lambda: setsockopt(flow, SO_BROADCAST, True)):
+                with pytest.raises(ValueError) as info:
+                    fn()
+                out.append(str(info.value).split(", not to", 1)[0])
+            with pytest.raises(eio.net.AddressInUse) as in_use:
+                await eio.net.connect(sw, env.net, addr, bind_to=addr)
+            out.append(in_use.value.__notes__[0] == f"binding to {addr}")
+            with pytest.raises(eio.Io) as not_local:
+                await eio.net.connect(sw, env.net, addr, bind_to=Tcp(IPv4Address("1.2.3.4"), 0))
+            out.append(not_local.value.errno)
+            await flow.close()
+            with pytest.raises(eio.ResourceClosed):
+                setsockopt(flow, TCP_NODELAY, False)
         return out
 
-    assert go("mock", main) == ["eio.net.setsockopt", "eio.net.connect: the network"]
+    assert go("mock", main) == [
+        False,
+        0,
+        None,
+        True,
+        True,
+        True,
+        "eio.net.setsockopt: TCP_NODELAY applies to TCP stream sockets",
+        "eio.net.setsockopt: SO_BROADCAST applies to UDP sockets",
+        True,
+        errno.EADDRNOTAVAIL,
+    ]

@@ -976,7 +976,6 @@ def test_socketpair_stream(trace: Trace) -> None:
     assert trace.lines() == ["Got: 'foo'"]
 
 
-@pytest.mark.real_os
 def test_bind_before_connect(trace: Trace) -> None:
     """network.md: ``connect`` with ``bind_to`` and options; the option reads back on the connected socket."""
 
@@ -996,7 +995,6 @@ def test_bind_before_connect(trace: Trace) -> None:
     assert trace.lines() == ["keepalive=True"]
 
 
-@pytest.mark.real_os
 def test_a_failing_bind_before_connect_is_an_io_error(trace: Trace) -> None:
     """network.md: binding to a source address that is not local is reported as `eio.Io`."""
 

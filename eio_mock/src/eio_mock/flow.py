@@ -55,7 +55,7 @@ def _take(bufs: Sequence[bytes | memoryview], n: int) -> list[bytes]:
 class MockFlow:
     """A traced two-way flow for tests; create one with `make`."""
 
-    __slots__ = ("label", "pp", "reads", "copy_bytes", "copy_method", "_on_close")
+    __slots__ = ("label", "pp", "reads", "copy_bytes", "copy_method", "_on_close", "_options")
 
     def __init__(self, label: str, pp: Callable[[bytes], str] = repr) -> None:
         self.label = label
@@ -64,6 +64,7 @@ class MockFlow:
         self.copy_bytes: Handler[int] = Handler(f"{label}: copy_bytes", Return(4096))
         self.copy_method: CopyMethod = "read_into"
         self._on_close: list[Callable[[], object]] = []
+        self._options: dict[str, object] = {}
 
     def __repr__(self) -> str:
         return f"<mock flow {self.label}>"
@@ -132,6 +133,13 @@ class MockFlow:
     def set_socket_option(self, option: eio.net.SocketOption[Any], value: object, /) -> None:
         """Trace ``setsockopt <NAME> = <value>`` (what `eio.net.setsockopt` and ``connect(..., options=)`` do to a mock flow)."""
         eio.traceln(f"{self.label}: setsockopt {option.name} = {value!r}")
+        self._options[option.name] = value
+
+    def get_socket_option(self, option: eio.net.SocketOption[Any], /) -> object:
+        """The value last set for ``option``; `ValueError` if it never was (Eio's mock: ``Invalid_option``)."""
+        if option.name not in self._options:
+            raise ValueError(f"eio.net.getsockopt: {option.name} was never set on mock flow {self.label!r}")
+        return self._options[option.name]
 
     async def close(self) -> None:
         """Trace ``closed`` (and forget the switch this flow was attached to)."""

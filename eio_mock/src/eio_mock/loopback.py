@@ -22,13 +22,13 @@ import itertools
 import socket
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import eio
 import eio.net
 from eio import Switch
 from eio._io_errors import from_oserror
-from eio.net import DatagramAddr, DatagramBind, IpAddr, Sockaddr, StreamAddr, Tcp, Udp, Unix
+from eio.net import DatagramAddr, DatagramBind, IpAddr, OptionSetting, Sockaddr, SocketOption, StreamAddr, Tcp, Udp, Unix
 
 __all__ = ["LoopbackNetwork", "MemDatagramSocket", "MemListeningSocket", "MemStreamSocket", "SocketClosed", "reset"]
 
@@ -51,6 +51,35 @@ SocketClosed = eio.ResourceClosed
 
 def _closed(op: str, kind: str) -> SocketClosed:
     return SocketClosed(errno.EBADF, f"{op}: the {kind} is closed")
+
+
+# What an option never set reads as, by the kind of its value (off, as on a fresh OS socket).
+_OPTION_DEFAULTS: Final[dict[str, object]] = {"bool": False, "int": 0, "linger": None}
+
+
+def _family_of(addr: object, default: int) -> int:
+    if isinstance(addr, Unix):
+        return _AF_UNIX
+    if isinstance(addr, (Tcp, Udp)):
+        return socket.AF_INET if isinstance(addr.ip, ipaddress.IPv4Address) else socket.AF_INET6
+    return default
+
+
+class _Options:
+    """The socket options of one in-memory socket: kept, checked as the OS would, never sent anywhere."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+
+    def set(self, sock: object, family: int, kind: int, option: SocketOption[Any], value: object) -> None:
+        option.check_socket(family, kind, "eio.net.setsockopt", repr(sock))
+        self._values[option.name] = value
+
+    def get(self, sock: object, family: int, kind: int, option: SocketOption[Any]) -> object:
+        option.check_socket(family, kind, "eio.net.getsockopt", repr(sock))
+        return self._values.get(option.name, _OPTION_DEFAULTS[option.kind])
 
 
 class _Pipe:
@@ -110,7 +139,7 @@ class _Pipe:
 class MemStreamSocket:
     """One end of an in-memory connection: an `eio.net.StreamSocket`."""
 
-    __slots__ = ("_inbound", "_outbound", "peer", "local", "_closed", "_hook")
+    __slots__ = ("_inbound", "_outbound", "peer", "local", "_closed", "_hook", "_options")
 
     def __init__(self, inbound: _Pipe, outbound: _Pipe, local: StreamAddr, peer: StreamAddr) -> None:
         self._inbound = inbound
@@ -119,6 +148,19 @@ class MemStreamSocket:
         self.peer = peer
         self._closed = False
         self._hook: eio.ReleaseHook | None = None
+        self._options = _Options()
+
+    def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
+        """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
+        if self._closed:
+            raise _closed("setsockopt", "stream socket")
+        self._options.set(self, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option, value)
+
+    def get_socket_option(self, option: SocketOption[Any], /) -> object:
+        """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
+        if self._closed:
+            raise _closed("getsockopt", "stream socket")
+        return self._options.get(self, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option)
 
     def __repr__(self) -> str:
         return f"<mock connection {self.local} <-> {self.peer}{' closed' if self._closed else ''}>"
@@ -192,7 +234,7 @@ def reset(sock: object) -> None:
 class MemListeningSocket:
     """A listening socket of the in-memory network: an `eio.net.ListeningSocket`."""
 
-    __slots__ = ("_net", "_key", "_addr", "_queue", "_arrived", "_closed", "_hook", "_backlog")
+    __slots__ = ("_net", "_key", "_addr", "_queue", "_arrived", "_closed", "_hook", "_backlog", "_options")
 
     def __init__(self, net: LoopbackNetwork, key: Key, addr: StreamAddr, backlog: int) -> None:
         self._net = net
@@ -204,9 +246,22 @@ class MemListeningSocket:
         self._arrived = eio.Condition()
         self._closed = False
         self._hook: eio.ReleaseHook | None = None
+        self._options = _Options()
 
     def __repr__(self) -> str:
         return f"<mock listening socket {self._addr}{' closed' if self._closed else ''}>"
+
+    def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
+        """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
+        if self._closed:
+            raise _closed("setsockopt", "listening socket")
+        self._options.set(self, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option, value)
+
+    def get_socket_option(self, option: SocketOption[Any], /) -> object:
+        """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
+        if self._closed:
+            raise _closed("getsockopt", "listening socket")
+        return self._options.get(self, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option)
 
     def _attach(self, sw: Switch) -> MemListeningSocket:
         self._hook = sw.on_release(self._close_now)
@@ -260,7 +315,7 @@ class MemListeningSocket:
 class MemDatagramSocket:
     """A datagram socket of the in-memory network: an `eio.net.DatagramSocket`."""
 
-    __slots__ = ("_net", "_family", "_addr", "_key", "_queue", "_arrived", "_closed", "_hook")
+    __slots__ = ("_net", "_family", "_addr", "_key", "_queue", "_arrived", "_closed", "_hook", "_options")
 
     def __init__(self, net: LoopbackNetwork, family: int) -> None:
         self._net = net
@@ -271,9 +326,22 @@ class MemDatagramSocket:
         self._arrived = eio.Condition()
         self._closed = False
         self._hook: eio.ReleaseHook | None = None
+        self._options = _Options()
 
     def __repr__(self) -> str:
         return f"<mock datagram socket {self._addr or 'unbound'}>"
+
+    def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
+        """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
+        if self._closed:
+            raise _closed("setsockopt", "datagram socket")
+        self._options.set(self, self._family, socket.SOCK_DGRAM, option, value)
+
+    def get_socket_option(self, option: SocketOption[Any], /) -> object:
+        """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
+        if self._closed:
+            raise _closed("getsockopt", "datagram socket")
+        return self._options.get(self, self._family, socket.SOCK_DGRAM, option)
 
     @property
     def addr(self) -> Udp | None:
@@ -432,7 +500,32 @@ class LoopbackNetwork:
 
     async def connect(self, sw: Switch, addr: StreamAddr, /) -> MemStreamSocket:
         """Connect to whoever listens on ``addr``; `eio.net.ConnectionFailure` ("refused") if nobody does."""
+        return await self.connect_with(sw, addr, None, ())
+
+    async def connect_with(
+        self, sw: Switch, addr: StreamAddr, bind_to: StreamAddr | None, settings: Sequence[OptionSetting[Any]], /
+    ) -> MemStreamSocket:
+        """`connect` from ``bind_to`` (a loopback or unspecified IP; port 0 picks one), with ``settings`` set first.
+
+        `eio.net.connect` calls this for ``bind_to=`` and ``options=``. A
+        source address that is not local is ``EADDRNOTAVAIL``; a port a
+        listener holds, ``EADDRINUSE``; both as `eio.Io`, as the OS reports them.
+        """
         eio.fiber.check()
+        options = _Options()
+        for setting in settings:
+            options.set("a stream socket", _family_of(addr, socket.AF_INET), socket.SOCK_STREAM, setting.option, setting.value)
+        local_ip: IpAddr | None = None
+        local_port = 0
+        if isinstance(bind_to, Tcp):
+            try:
+                _check_local(bind_to.ip, bind_to)
+                if bind_to.port and self._port_used("tcp", _family_key(bind_to.ip), bind_to.port):
+                    raise _oserror(errno.EADDRINUSE, "Address already in use", bind_to)
+            except eio.Io as ex:
+                ex.add_note(f"binding to {bind_to}")  # as the OS backends say it
+                raise
+            local_ip, local_port = bind_to.ip, bind_to.port
         if isinstance(addr, Unix):
             found = self._bound.get(("unix", addr.path, 0))
             if found is None:
@@ -446,11 +539,16 @@ class LoopbackNetwork:
             if ip.is_unspecified:
                 ip = _LOCALHOST[0] if isinstance(ip, ipaddress.IPv4Address) else _LOCALHOST[1]
             target = Tcp(ip, addr.port)
-            local = Tcp(ip, self._pick_port("tcp", _family_key(ip)))
+            if local_ip is not None and not local_ip.is_unspecified:
+                ip = local_ip
+            local = Tcp(ip, local_port or self._pick_port("tcp", _family_key(ip)))
         if not isinstance(found, MemListeningSocket) or found._closed:  # pyright: ignore[reportPrivateUsage]
             raise _oserror(errno.ECONNREFUSED, "Connection refused")
         to_server, to_client = _Pipe(), _Pipe()
+        if isinstance(bind_to, Unix):
+            local = bind_to
         client = MemStreamSocket(to_client, to_server, local, target)
+        client._options = options  # pyright: ignore[reportPrivateUsage] - set before connecting, as the OS does
         server = MemStreamSocket(to_server, to_client, target, local)
         await found._deliver(server, local)  # pyright: ignore[reportPrivateUsage] - one unit with the socket
         return client._attach(sw)  # pyright: ignore[reportPrivateUsage]

@@ -441,9 +441,10 @@ async def connect(
     ``addr``. ``options``: socket options set before binding and connecting,
     e.g. ``[eio.net.TCP_NODELAY(True), eio.net.SO_KEEPALIVE(True)]`` (see
     `eio.net.SocketOption`); one that doesn't apply to this kind of socket
-    raises `ValueError` before anything is done. Both need a network of the
-    operating system, or the mock's scripted one (`eio_mock.net`, which traces
-    them); the in-memory network of the mock's environment raises `TypeError`.
+    raises `ValueError` before anything is done. Every backend's network
+    takes both (the mock's in-memory one keeps the options and checks them as
+    the OS does; its scripted `eio_mock.net` traces them); a network of your
+    own without a ``connect_with`` method raises `TypeError`.
 
     An IO error gets the note ``connecting to <addr>``.
     """

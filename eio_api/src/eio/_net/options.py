@@ -198,10 +198,14 @@ IPV6_V6ONLY: SocketOption[bool] = _opt("IPV6_V6ONLY", _IPV6, "bool", _INET6, _AN
 
 
 class OptionTarget(Protocol):
-    """A socket of your own making that takes options: what `setsockopt` calls when it isn't an OS socket."""
+    """A socket of your own making that takes options: what `setsockopt` and `getsockopt` call when it isn't an OS socket."""
 
     def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
         """Set ``option`` to ``value`` (already checked to be of the option's type)."""
+        ...
+
+    def get_socket_option(self, option: SocketOption[Any], /) -> object:
+        """The value of ``option`` (of the option's type)."""
         ...
 
 
@@ -221,17 +225,16 @@ def setsockopt(sock: object, option: SocketOption[T], value: T) -> None:
     """Set ``option`` of the socket ``sock`` to ``value``: ``eio.net.setsockopt(flow, eio.net.TCP_NODELAY, True)``.
 
     ``sock`` is a socket of an operating-system backend (from ``env.net``
-    or `eio.unix.net`), or an object of your own with a
-    ``set_socket_option(option, value)`` method (`OptionTarget`; the mock's
-    flows trace the call). `TypeError` for something else, an unknown option
+    or `eio.unix.net`), a socket of the mock's in-memory network (which keeps
+    the value), or an object of your own with a ``set_socket_option(option,
+    value)`` method (`OptionTarget`; the mock's scripted flows trace the call). `TypeError` for something else, an unknown option
     or a value of the wrong type; `ValueError` for a value out of range or
     an option that doesn't apply to this socket; an `eio.Io` if the OS refuses.
     """
     who = "eio.net.setsockopt"
     opt = _check_option(option, who)
     checked = opt.check_value(value, who)
-    target = getattr(sock, "set_socket_option", None)
-    if target is not None and not hasattr(sock, "setsockopt"):
+    if hasattr(sock, "set_socket_option") and not hasattr(sock, "setsockopt"):
         cast(OptionTarget, sock).set_socket_option(opt, checked)
         return
     raw = _raw(sock, who)
@@ -250,6 +253,8 @@ def getsockopt(sock: object, option: SocketOption[T]) -> T:
     """
     who = "eio.net.getsockopt"
     opt = _check_option(option, who)
+    if hasattr(sock, "get_socket_option") and not hasattr(sock, "getsockopt"):
+        return cast(T, cast(OptionTarget, sock).get_socket_option(opt))
     raw = _raw(sock, who)
     level, number = opt.check_socket(raw.family, raw.type, who, repr(sock))
     try:
