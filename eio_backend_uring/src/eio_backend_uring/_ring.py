@@ -3,7 +3,15 @@
 A :class:`Ring` owns an io_uring instance: the file descriptor returned by
 ``io_uring_setup(2)``, the shared submission queue (SQ) and completion queue (CQ)
 mapped with :mod:`mmap`, and the array of submission queue entries (SQEs).
-It knows nothing about fibers or scheduling; the backend's scheduler builds on it.
+It knows nothing about fibers or scheduling; the backend's scheduler builds on it
+(`RingCore.wake_fibers` hands completions to fibers the scheduler registered).
+
+This module sets a ring up, queues the rarer operations and closes it; the
+per-operation methods (the hot ``prep_*``, ``submit_and_wait``, reaping) are
+inherited from `RingCore`: the pure-Python reference in ``_ring_core``, or
+its compiled twin in ``_accel`` when that was built (``_accel_choice``
+picks one at import). The design points below are those of the reference;
+the compiled one orders its accesses to the shared counters with atomics.
 
 How it is used::
 
