@@ -104,6 +104,8 @@ static PyObject *pin_writable;   /* _pin.pin_writable */
 static PyObject *span_fn;        /* _pin.span */
 static PyObject *str_cancel_fn;  /* "cancel_fn" */
 static PyObject *str_value;      /* "value" */
+static PyObject *py_zero;        /* 0 */
+static PyObject *py_minus_one;   /* -1 */
 
 typedef struct {
     PyObject_HEAD
@@ -407,57 +409,40 @@ fail:
     return NULL;
 }
 
+/* prep_read and prep_write: the same arguments, the same checks. */
+static PyObject *
+prep_read_or_write(RingCore *self, PyObject *args, PyObject *kwargs, int is_write)
+{
+    static char *kwlist[] = {"user_data", "fd", "buf", "offset", "start", "length", NULL};
+    PyObject *ud, *fd, *buf, *offset = py_minus_one, *start = py_zero, *length = py_minus_one;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, is_write ? "OOO|O$OO:prep_write" : "OOO|O$OO:prep_read", kwlist, &ud, &fd,
+                                     &buf, &offset, &start, &length))
+        return NULL;
+    return prep_buffer_op(self, ud, fd, buf, is_write, is_write ? OP_WRITE : OP_READ, offset, NULL, start, length, 0);
+}
+
 static PyObject *
 RingCore_prep_read(RingCore *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"user_data", "fd", "buf", "offset", "start", "length", NULL};
-    PyObject *ud, *fd, *buf, *offset = NULL, *start = NULL, *length = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|O$OO:prep_read", kwlist, &ud, &fd, &buf, &offset, &start, &length))
-        return NULL;
-    PyObject *minus_one = PyLong_FromLong(-1), *zero = PyLong_FromLong(0);
-    PyObject *r = NULL;
-    if (minus_one != NULL && zero != NULL)
-        r = prep_buffer_op(self, ud, fd, buf, 0, OP_READ, offset ? offset : minus_one, NULL, start ? start : zero,
-                           length ? length : minus_one, 0);
-    Py_XDECREF(minus_one);
-    Py_XDECREF(zero);
-    return r;
+    return prep_read_or_write(self, args, kwargs, 0);
 }
 
 static PyObject *
 RingCore_prep_write(RingCore *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"user_data", "fd", "buf", "offset", "start", "length", NULL};
-    PyObject *ud, *fd, *buf, *offset = NULL, *start = NULL, *length = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|O$OO:prep_write", kwlist, &ud, &fd, &buf, &offset, &start, &length))
-        return NULL;
-    PyObject *minus_one = PyLong_FromLong(-1), *zero = PyLong_FromLong(0);
-    PyObject *r = NULL;
-    if (minus_one != NULL && zero != NULL)
-        r = prep_buffer_op(self, ud, fd, buf, 1, OP_WRITE, offset ? offset : minus_one, NULL, start ? start : zero,
-                           length ? length : minus_one, 0);
-    Py_XDECREF(minus_one);
-    Py_XDECREF(zero);
-    return r;
+    return prep_read_or_write(self, args, kwargs, 1);
 }
 
 static PyObject *
 RingCore_prep_recv(RingCore *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"user_data", "fd", "buf", "flags", "start", "length", "poll_first", NULL};
-    PyObject *ud, *fd, *buf, *flags = NULL, *start = NULL, *length = NULL;
+    PyObject *ud, *fd, *buf, *flags = py_zero, *start = py_zero, *length = py_minus_one;
     int poll_first = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO|O$OOp:prep_recv", kwlist, &ud, &fd, &buf, &flags, &start, &length,
                                      &poll_first))
         return NULL;
-    PyObject *minus_one = PyLong_FromLong(-1), *zero = PyLong_FromLong(0);
-    PyObject *r = NULL;
-    if (minus_one != NULL && zero != NULL)
-        r = prep_buffer_op(self, ud, fd, buf, 0, OP_RECV, NULL, flags ? flags : zero, start ? start : zero,
-                           length ? length : minus_one, poll_first ? RECVSEND_POLL_FIRST : 0);
-    Py_XDECREF(minus_one);
-    Py_XDECREF(zero);
-    return r;
+    return prep_buffer_op(self, ud, fd, buf, 0, OP_RECV, NULL, flags, start, length, poll_first ? RECVSEND_POLL_FIRST : 0);
 }
 
 static PyObject *
@@ -772,8 +757,9 @@ restore_backlog(RingCore *self, PyObject *out)
 }
 
 /* Every ready completion (backlog first) as a new list, pins released: `completions()`. */
+/* The backlog, then every ready CQE, as one new list (the backlog is emptied). */
 static PyObject *
-completions(RingCore *self)
+take_all(RingCore *self)
 {
     PyObject *out;
     if (PyList_GET_SIZE(self->backlog)) {
@@ -791,6 +777,15 @@ completions(RingCore *self)
         restore_backlog(self, out);
         return NULL;
     }
+    return out;
+}
+
+static PyObject *
+completions(RingCore *self)
+{
+    PyObject *out = take_all(self);
+    if (out == NULL)
+        return NULL;
     Py_ssize_t n = PyList_GET_SIZE(out);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PyList_GET_ITEM(out, i);
@@ -864,22 +859,9 @@ requeue_rest(RingCore *self, PyObject *out, Py_ssize_t i)
 static PyObject *
 reap(RingCore *self, PyObject *callback)
 {
-    PyObject *out;
-    if (PyList_GET_SIZE(self->backlog)) {
-        out = self->backlog;
-        PyObject *fresh = PyList_New(0);
-        if (fresh == NULL)
-            return NULL;
-        self->backlog = fresh;
-    } else {
-        out = PyList_New(0);
-        if (out == NULL)
-            return NULL;
-    }
-    if (take_cqes(self, out) < 0) {
-        restore_backlog(self, out);
+    PyObject *out = take_all(self);
+    if (out == NULL)
         return NULL;
-    }
     Py_ssize_t n = PyList_GET_SIZE(out);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PyList_GET_ITEM(out, i);
@@ -1369,9 +1351,11 @@ PyInit__accel(void)
     pin_writable = PyObject_GetAttrString(pin, "pin_writable");
     span_fn = PyObject_GetAttrString(pin, "span");
     Py_DECREF(pin);
+    py_zero = PyLong_FromLong(0);
+    py_minus_one = PyLong_FromLong(-1);
     str_cancel_fn = PyUnicode_InternFromString("cancel_fn");
     str_value = PyUnicode_InternFromString("value");
-    if (!pin_readable || !pin_writable || !span_fn || !str_cancel_fn || !str_value)
+    if (!pin_readable || !pin_writable || !span_fn || !str_cancel_fn || !str_value || !py_zero || !py_minus_one)
         return NULL;
     if (PyType_Ready(&RingCoreType) < 0)
         return NULL;

@@ -55,6 +55,7 @@ def _closed(op: str, kind: str) -> SocketClosed:
 
 # What an option never set reads as, by the kind of its value (off, as on a fresh OS socket).
 _OPTION_DEFAULTS: Final[dict[str, object]] = {"bool": False, "int": 0, "linger": None}
+_KIND_NAMES: Final[dict[int, str]] = {socket.SOCK_STREAM: "stream socket", socket.SOCK_DGRAM: "datagram socket"}
 
 
 def _family_of(addr: object, default: int) -> int:
@@ -73,11 +74,17 @@ class _Options:
     def __init__(self) -> None:
         self._values: dict[str, object] = {}
 
-    def set(self, sock: object, family: int, kind: int, option: SocketOption[Any], value: object) -> None:
+    def set(self, sock: object, closed: bool, family: int, kind: int, option: SocketOption[Any], value: object) -> None:
+        """Keep ``option``'s value; `eio.ResourceClosed` if ``closed``, `ValueError` if it doesn't apply."""
+        if closed:
+            raise _closed("setsockopt", _KIND_NAMES[kind])
         option.check_socket(family, kind, "eio.net.setsockopt", repr(sock))
         self._values[option.name] = value
 
-    def get(self, sock: object, family: int, kind: int, option: SocketOption[Any]) -> object:
+    def get(self, sock: object, closed: bool, family: int, kind: int, option: SocketOption[Any]) -> object:
+        """``option``'s value, off (False, 0, None) if never set; errors as for `set`."""
+        if closed:
+            raise _closed("getsockopt", _KIND_NAMES[kind])
         option.check_socket(family, kind, "eio.net.getsockopt", repr(sock))
         return self._values.get(option.name, _OPTION_DEFAULTS[option.kind])
 
@@ -152,15 +159,11 @@ class MemStreamSocket:
 
     def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
         """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
-        if self._closed:
-            raise _closed("setsockopt", "stream socket")
-        self._options.set(self, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option, value)
+        self._options.set(self, self._closed, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option, value)
 
     def get_socket_option(self, option: SocketOption[Any], /) -> object:
         """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
-        if self._closed:
-            raise _closed("getsockopt", "stream socket")
-        return self._options.get(self, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option)
+        return self._options.get(self, self._closed, _family_of(self.local, socket.AF_INET), socket.SOCK_STREAM, option)
 
     def __repr__(self) -> str:
         return f"<mock connection {self.local} <-> {self.peer}{' closed' if self._closed else ''}>"
@@ -253,15 +256,11 @@ class MemListeningSocket:
 
     def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
         """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
-        if self._closed:
-            raise _closed("setsockopt", "listening socket")
-        self._options.set(self, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option, value)
+        self._options.set(self, self._closed, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option, value)
 
     def get_socket_option(self, option: SocketOption[Any], /) -> object:
         """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
-        if self._closed:
-            raise _closed("getsockopt", "listening socket")
-        return self._options.get(self, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option)
+        return self._options.get(self, self._closed, _family_of(self._addr, socket.AF_INET), socket.SOCK_STREAM, option)
 
     def _attach(self, sw: Switch) -> MemListeningSocket:
         self._hook = sw.on_release(self._close_now)
@@ -333,15 +332,11 @@ class MemDatagramSocket:
 
     def set_socket_option(self, option: SocketOption[Any], value: object, /) -> None:
         """Keep ``option`` (`eio.net.setsockopt`); `ValueError` if it doesn't apply to this socket."""
-        if self._closed:
-            raise _closed("setsockopt", "datagram socket")
-        self._options.set(self, self._family, socket.SOCK_DGRAM, option, value)
+        self._options.set(self, self._closed, self._family, socket.SOCK_DGRAM, option, value)
 
     def get_socket_option(self, option: SocketOption[Any], /) -> object:
         """The value set for ``option``, or off (False, 0, None) if never set (`eio.net.getsockopt`)."""
-        if self._closed:
-            raise _closed("getsockopt", "datagram socket")
-        return self._options.get(self, self._family, socket.SOCK_DGRAM, option)
+        return self._options.get(self, self._closed, self._family, socket.SOCK_DGRAM, option)
 
     @property
     def addr(self) -> Udp | None:
@@ -514,7 +509,9 @@ class LoopbackNetwork:
         eio.fiber.check()
         options = _Options()
         for setting in settings:
-            options.set("a stream socket", _family_of(addr, socket.AF_INET), socket.SOCK_STREAM, setting.option, setting.value)
+            options.set(
+                "a stream socket", False, _family_of(addr, socket.AF_INET), socket.SOCK_STREAM, setting.option, setting.value
+            )
         local_ip: IpAddr | None = None
         local_port = 0
         if isinstance(bind_to, Tcp):
