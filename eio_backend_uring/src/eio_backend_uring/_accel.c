@@ -1242,44 +1242,37 @@ static PyMemberDef RingCore_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* _inflight and _backlog: attributes the C code reads without checking their type, so an
+   assignment must give a dict (a list), and they can't be deleted. */
+typedef struct {
+    size_t offset;      /* of the PyObject * in RingCore */
+    PyTypeObject *type; /* exactly this type */
+    const char *error;
+} TypedSlot;
+
+static TypedSlot inflight_slot = {offsetof(RingCore, inflight), &PyDict_Type, "_inflight must be a dict"};
+static TypedSlot backlog_slot = {offsetof(RingCore, backlog), &PyList_Type, "_backlog must be a list"};
+
 static PyObject *
-RingCore_get_inflight(RingCore *self, void *Py_UNUSED(closure))
+RingCore_get_typed(RingCore *self, TypedSlot *slot)
 {
-    return Py_NewRef(self->inflight);
+    return Py_NewRef(*(PyObject **)((char *)self + slot->offset));
 }
 
 static int
-RingCore_set_inflight(RingCore *self, PyObject *value, void *Py_UNUSED(closure))
+RingCore_set_typed(RingCore *self, PyObject *value, TypedSlot *slot)
 {
-    if (value == NULL || !PyDict_CheckExact(value)) {
-        PyErr_SetString(PyExc_TypeError, "_inflight must be a dict");
+    if (value == NULL || Py_TYPE(value) != slot->type) {
+        PyErr_SetString(PyExc_TypeError, slot->error);
         return -1;
     }
-    Py_SETREF(self->inflight, Py_NewRef(value));
+    Py_SETREF(*(PyObject **)((char *)self + slot->offset), Py_NewRef(value));
     return 0;
 }
 
-static PyObject *
-RingCore_get_backlog(RingCore *self, void *Py_UNUSED(closure))
-{
-    return Py_NewRef(self->backlog);
-}
-
-static int
-RingCore_set_backlog(RingCore *self, PyObject *value, void *Py_UNUSED(closure))
-{
-    if (value == NULL || !PyList_CheckExact(value)) {
-        PyErr_SetString(PyExc_TypeError, "_backlog must be a list");
-        return -1;
-    }
-    Py_SETREF(self->backlog, Py_NewRef(value));
-    return 0;
-}
-
-/* The C code reads these two without checking their type: they are kept a dict and a list. */
 static PyGetSetDef RingCore_getset[] = {
-    {"_inflight", (getter)RingCore_get_inflight, (setter)RingCore_set_inflight, "user_data -> what its SQE pins", NULL},
-    {"_backlog", (getter)RingCore_get_backlog, (setter)RingCore_set_backlog, "completions taken, not yet delivered", NULL},
+    {"_inflight", (getter)RingCore_get_typed, (setter)RingCore_set_typed, "user_data -> what its SQE pins", &inflight_slot},
+    {"_backlog", (getter)RingCore_get_typed, (setter)RingCore_set_typed, "completions taken, not yet delivered", &backlog_slot},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
