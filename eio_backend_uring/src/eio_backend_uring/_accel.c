@@ -120,7 +120,7 @@ typedef struct {
     unsigned int cq_head;
     unsigned int cq_mask;
     Py_ssize_t sq_head_i, sq_tail_i, sq_flags_i, cq_head_i, cq_tail_i, cqes_at;
-    PyObject *sq_u32, *cq_u32, *cq_bytes, *sqes_view, *inflight, *backlog, *wait_arg;
+    PyObject *sq_u32, *cq_u32, *cq_bytes, *sqes_view, *inflight, *backlog;
     /* Raw pointers into the mappings, valid between _attach and _detach. */
     uint32_t *p_sq_head, *p_sq_tail, *p_sq_flags, *p_cq_head, *p_cq_tail;
     struct cqe *p_cqes;
@@ -976,6 +976,8 @@ wake_result(WakeArgs *w)
 static PyObject *
 wake_fibers(RingCore *self, WakeArgs *w)
 {
+    if (!cq_ready(self) && !PyList_GET_SIZE(self->backlog))
+        Py_RETURN_NONE; /* the common case between fibers: nothing happened */
     if (PyList_GET_SIZE(self->backlog)) {
         /* Rare (the CQ overflowed, or a dispatch failed): the reference's way, over tuples. */
         PyObject *out = completions(self);
@@ -1096,8 +1098,6 @@ RingCore_wake_fibers(RingCore *self, PyObject *const *args, Py_ssize_t nargs)
     WakeArgs w;
     if (parse_wake_args(args, nargs, &w, "wake_fibers") < 0 || check_attached(self) < 0)
         return NULL;
-    if (!cq_ready(self) && !PyList_GET_SIZE(self->backlog))
-        Py_RETURN_NONE;
     return wake_fibers(self, &w);
 }
 
@@ -1107,8 +1107,6 @@ RingCore_submit_and_wake(RingCore *self, PyObject *const *args, Py_ssize_t nargs
     WakeArgs w;
     if (parse_wake_args(args, nargs, &w, "submit_and_wake") < 0 || flush_nowait(self) < 0)
         return NULL;
-    if (!cq_ready(self) && !PyList_GET_SIZE(self->backlog))
-        Py_RETURN_NONE;
     return wake_fibers(self, &w);
 }
 
@@ -1185,7 +1183,6 @@ RingCore_traverse(RingCore *self, visitproc visit, void *arg)
     Py_VISIT(self->sqes_view);
     Py_VISIT(self->inflight);
     Py_VISIT(self->backlog);
-    Py_VISIT(self->wait_arg);
     return 0;
 }
 
@@ -1197,7 +1194,6 @@ RingCore_clear(RingCore *self)
     Py_CLEAR(self->cq_u32);
     Py_CLEAR(self->cq_bytes);
     Py_CLEAR(self->sqes_view);
-    Py_CLEAR(self->wait_arg);
     /* Emptied, not dropped: a cycle through them is broken, and they are never NULL while
        the object lives (a finalizer may still call a method). */
     if (self->inflight != NULL)
@@ -1238,7 +1234,6 @@ static PyMemberDef RingCore_members[] = {
     MEMBER("_cq_u32", Py_T_OBJECT_EX, cq_u32),
     MEMBER("_cq_bytes", Py_T_OBJECT_EX, cq_bytes),
     MEMBER("_sqes", Py_T_OBJECT_EX, sqes_view),
-    MEMBER("_wait_arg", Py_T_OBJECT_EX, wait_arg),
     {NULL, 0, 0, 0, NULL},
 };
 
